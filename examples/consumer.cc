@@ -28,7 +28,7 @@ int main() {
   Check(one.at("one") == 1, "hamt at");
 
   contextvars::ContextVar<int> request_id("request_id", 0);
-  const auto token = request_id.set(7);
+  auto token = request_id.set(7);
   contextvars::Context snapshot = contextvars::copy_context();
   request_id.reset(token);
   Check(request_id.get() == 0, "contextvars reset");

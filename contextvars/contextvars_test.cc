@@ -1,0 +1,741 @@
+// One test body, run against both implementations (contextvars on the HAMT
+// and contextvars::naive) as GoogleTest typed tests.
+
+#include "contextvars/contextvars.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "contextvars/naive/contextvars.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+struct HamtImpl {
+  using Context = contextvars::Context;
+  template <class T>
+  using Var = contextvars::ContextVar<T>;
+  template <class T>
+  using Token = contextvars::Token<T>;
+  static Context copy_context() { return contextvars::copy_context(); }
+  template <class Fn>
+  static auto wrap(Fn fn) {
+    return contextvars::wrap(std::move(fn));
+  }
+};
+
+struct NaiveImpl {
+  using Context = contextvars::naive::Context;
+  template <class T>
+  using Var = contextvars::naive::ContextVar<T>;
+  template <class T>
+  using Token = contextvars::naive::Token<T>;
+  static Context copy_context() { return contextvars::naive::copy_context(); }
+  template <class Fn>
+  static auto wrap(Fn fn) {
+    return contextvars::naive::wrap(std::move(fn));
+  }
+};
+
+struct ImplNames {
+  template <class T>
+  static std::string GetName(int) {
+    return std::is_same<T, HamtImpl>::value ? "Hamt" : "Naive";
+  }
+};
+
+// A value type without operator==: contexts compare such values by identity.
+struct Opaque {
+  int payload;
+};
+
+// Each test runs in a fresh empty context swapped in as the thread's current
+// one (which also tests swap_current_context), so tests do not see each
+// other's sets.
+template <class Impl>
+class ContextVarsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { swap_current_context(saved_); }
+  void TearDown() override { swap_current_context(saved_); }
+
+  typename Impl::Context saved_;
+};
+
+using Implementations = ::testing::Types<HamtImpl, NaiveImpl>;
+TYPED_TEST_SUITE(ContextVarsTest, Implementations, ImplNames);
+
+#define USE_IMPL_TYPES                                        \
+  using Impl = TypeParam;                                     \
+  using Context = typename Impl::Context;                     \
+  using IntVar = typename Impl::template Var<int>;            \
+  using StringVar = typename Impl::template Var<std::string>; \
+  (void)sizeof(Context);                                      \
+  (void)sizeof(IntVar*);                                      \
+  (void)sizeof(StringVar*)
+
+// Names of the variables of a context with their int values.
+template <class Context, class Var>
+std::map<std::string, int> IntEntries(const Context& ctx, const Var& var) {
+  std::map<std::string, int> entries;
+  for (auto entry : ctx) {
+    entries[entry.name()] = entry.holds(var) ? entry.value(var) : -1;
+  }
+  return entries;
+}
+
+TYPED_TEST(ContextVarsTest, GetWithoutValueOrDefaultThrowsLookupError) {
+  USE_IMPL_TYPES;
+  IntVar var("request_id");
+  EXPECT_EQ(var.name(), "request_id");
+  EXPECT_FALSE(var.has_default());
+  try {
+    var.get();
+    FAIL() << "get() did not throw";
+  } catch (const contextvars::LookupError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("request_id"));
+    EXPECT_EQ(e.var_name(), "request_id");
+  }
+  EXPECT_THROW(var.get(), std::out_of_range);
+}
+
+TYPED_TEST(ContextVarsTest, GetOrder) {
+  USE_IMPL_TYPES;
+  IntVar no_default("no_default");
+  IntVar with_default("with_default", 7);
+  EXPECT_TRUE(with_default.has_default());
+  EXPECT_EQ(with_default.get(), 7);
+  EXPECT_EQ(no_default.get(3), 3);
+  // PEP 567: the fallback given to get() wins over the default.
+  EXPECT_EQ(with_default.get(3), 3);
+  with_default.set(10);
+  no_default.set(11);
+  EXPECT_EQ(with_default.get(), 10);
+  EXPECT_EQ(with_default.get(3), 10);
+  EXPECT_EQ(no_default.get(), 11);
+  EXPECT_EQ(no_default.get(3), 11);
+}
+
+TYPED_TEST(ContextVarsTest, SetReturnsTokenWithOldValue) {
+  USE_IMPL_TYPES;
+  StringVar var("var", "default");
+  auto first = var.set("a");
+  EXPECT_EQ(&first.var(), &var);
+  EXPECT_EQ(first.old_value(), std::nullopt);  // Token.MISSING
+  EXPECT_FALSE(first.used());
+  auto second = var.set("b");
+  EXPECT_EQ(second.old_value(), std::optional<std::string>("a"));
+  EXPECT_EQ(var.get(), "b");
+}
+
+TYPED_TEST(ContextVarsTest, ResetRestoresOldValueOrRemovesVariable) {
+  USE_IMPL_TYPES;
+  IntVar var("var");
+  auto first = var.set(1);
+  auto second = var.set(2);
+  var.reset(second);
+  EXPECT_TRUE(second.used());
+  EXPECT_EQ(var.get(), 1);
+  var.reset(first);
+  EXPECT_THROW(var.get(), contextvars::LookupError);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+  EXPECT_EQ(Impl::copy_context().size(), 0u);
+}
+
+TYPED_TEST(ContextVarsTest, ResetWithUsedTokenThrowsRuntimeError) {
+  USE_IMPL_TYPES;
+  IntVar var("reused");
+  auto token = var.set(1);
+  var.reset(token);
+  var.set(5);
+  try {
+    var.reset(token);
+    FAIL() << "reset() did not throw";
+  } catch (const contextvars::TokenUsedError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("reused"));
+  }
+  EXPECT_THROW(var.reset(token), std::runtime_error);
+  EXPECT_EQ(var.get(), 5);  // nothing changed
+}
+
+TYPED_TEST(ContextVarsTest, ResetWithOtherVariablesTokenThrowsInvalidArgument) {
+  USE_IMPL_TYPES;
+  IntVar a("a");
+  IntVar b("b");
+  auto token_a = a.set(1);
+  b.set(2);
+  try {
+    b.reset(token_a);
+    FAIL() << "reset() did not throw";
+  } catch (const contextvars::TokenVarMismatchError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'b'"));
+  }
+  EXPECT_THROW(b.reset(token_a), std::invalid_argument);
+  EXPECT_FALSE(token_a.used());
+  EXPECT_EQ(a.get(), 1);
+  EXPECT_EQ(b.get(), 2);
+  a.reset(token_a);  // still usable with its own variable
+  EXPECT_FALSE(Impl::copy_context().contains(a));
+}
+
+TYPED_TEST(ContextVarsTest,
+           ResetWithTokenOfAnotherContextThrowsInvalidArgument) {
+  USE_IMPL_TYPES;
+  IntVar var("var");
+  auto outer_token = var.set(1);
+  Context ctx = Impl::copy_context();
+  ctx.run([&] {
+    EXPECT_THROW(var.reset(outer_token),
+                 contextvars::TokenContextMismatchError);
+    EXPECT_THROW(var.reset(outer_token), std::invalid_argument);
+    EXPECT_EQ(var.get(), 1);
+  });
+  EXPECT_FALSE(outer_token.used());
+  auto inner_token = ctx.run([&] { return var.set(2); });
+  try {
+    var.reset(inner_token);
+    FAIL() << "reset() did not throw";
+  } catch (const contextvars::TokenContextMismatchError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("var"));
+  }
+  EXPECT_EQ(var.get(), 1);
+  EXPECT_EQ(ctx.get(var), 2);
+  ctx.run([&] { var.reset(inner_token); });
+  EXPECT_EQ(ctx.get(var), 1);
+}
+
+TYPED_TEST(ContextVarsTest, MovedFromTokenIsUsed) {
+  USE_IMPL_TYPES;
+  IntVar var("var");
+  auto token = var.set(1);
+  auto moved = std::move(token);
+  EXPECT_TRUE(token.used());  // NOLINT(bugprone-use-after-move)
+  EXPECT_THROW(var.reset(token), contextvars::TokenUsedError);
+  var.reset(moved);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+}
+
+TYPED_TEST(ContextVarsTest, RunIsolatesSetsAndReturnsResult) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  Context ctx = Impl::copy_context();
+  int result = ctx.run(
+      [&](int x, int& out) {
+        EXPECT_EQ(var.get(), 1);
+        var.set(x);
+        out = var.get();
+        return x + 1;
+      },
+      41, *std::make_unique<int>(0));
+  EXPECT_EQ(result, 42);
+  EXPECT_EQ(var.get(), 1);
+  EXPECT_EQ(ctx.get(var), 41);
+  // Sets persist in the context between runs.
+  EXPECT_EQ(ctx.run([&] { return var.get(); }), 41);
+  // run() forwards references.
+  int target = 0;
+  int& ref = ctx.run([&]() -> int& { return target; });
+  EXPECT_EQ(&ref, &target);
+}
+
+TYPED_TEST(ContextVarsTest, NestedRun) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  Context outer;
+  Context inner;
+  outer.run([&] {
+    var.set(1);
+    inner.run([&] {
+      EXPECT_EQ(var.get(), 0);  // inner is empty
+      var.set(2);
+    });
+    EXPECT_EQ(var.get(), 1);
+  });
+  EXPECT_EQ(var.get(), 0);
+  EXPECT_EQ(outer.get(var), 1);
+  EXPECT_EQ(inner.get(var), 2);
+}
+
+TYPED_TEST(ContextVarsTest, RunOfEnteredContextThrows) {
+  USE_IMPL_TYPES;
+  Context ctx;
+  Context other;
+  ctx.run([&] {
+    try {
+      ctx.run([] {});
+      FAIL() << "re-entry did not throw";
+    } catch (const contextvars::ContextAlreadyEnteredError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("already entered"));
+    }
+    // Also when entered in an outer run().
+    other.run([&] { EXPECT_THROW(ctx.run([] {}), std::runtime_error); });
+    // And from another thread.
+    std::thread([&] {
+      EXPECT_THROW(ctx.run([] {}), contextvars::ContextAlreadyEnteredError);
+    }).join();
+  });
+  // Not entered any more.
+  EXPECT_EQ(ctx.run([] { return 5; }), 5);
+}
+
+TYPED_TEST(ContextVarsTest, ExceptionInsideRunRestoresPreviousContext) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  Context ctx;
+  EXPECT_THROW(ctx.run([&] {
+    var.set(2);
+    throw std::logic_error("boom");
+  }),
+               std::logic_error);
+  EXPECT_EQ(var.get(), 1);
+  EXPECT_EQ(ctx.get(var), 2);  // sets before the throw stay in ctx
+  EXPECT_EQ(ctx.run([&] { return var.get(); }), 2);  // not entered any more
+}
+
+TYPED_TEST(ContextVarsTest, CopiesAreIsolated) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  Context snapshot = Impl::copy_context();
+  var.set(2);
+  EXPECT_EQ(snapshot.get(var), 1);
+  Context copy = snapshot.copy();
+  EXPECT_FALSE(copy.is(snapshot));
+  EXPECT_TRUE(copy == snapshot);
+  copy.run([&] { var.set(3); });
+  EXPECT_EQ(snapshot.get(var), 1);
+  EXPECT_EQ(copy.get(var), 3);
+  EXPECT_EQ(var.get(), 2);
+  EXPECT_TRUE(copy != snapshot);
+}
+
+TYPED_TEST(ContextVarsTest, HandlesNameTheSameContext) {
+  USE_IMPL_TYPES;
+  IntVar var("var");
+  Context a;
+  Context b = a;
+  EXPECT_TRUE(b.is(a));
+  a.run([&] { var.set(1); });
+  EXPECT_EQ(b.get(var), 1);
+  EXPECT_THROW(a.run([&] { b.run([] {}); }),
+               contextvars::ContextAlreadyEnteredError);
+}
+
+TYPED_TEST(ContextVarsTest, MovedFromContextStillNamesTheContext) {
+  USE_IMPL_TYPES;
+  IntVar var("var");
+  Context a;
+  a.run([&] { var.set(1); });
+  Context b = std::move(a);
+  EXPECT_TRUE(a.is(b));  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(a.get(var), 1);
+  Context c;
+  c = std::move(b);
+  EXPECT_TRUE(b.is(c));  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(b.run([&] { return var.get(); }), 1);
+}
+
+TYPED_TEST(ContextVarsTest, SetOfAnEqualValue) {
+  USE_IMPL_TYPES;
+  StringVar var("var");
+  auto first = var.set("same");
+  EXPECT_EQ(var.get(), "same");
+  auto second = var.set("same");
+  EXPECT_EQ(second.old_value(), std::optional<std::string>("same"));
+  EXPECT_EQ(var.get(), "same");
+  var.reset(second);
+  EXPECT_EQ(var.get(), "same");
+  var.reset(first);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+  EXPECT_EQ(var.get("none"), "none");
+}
+
+TYPED_TEST(ContextVarsTest, MappingView) {
+  USE_IMPL_TYPES;
+  IntVar a("a");
+  IntVar b("b", 5);
+  StringVar s("s");
+  Context empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_TRUE(empty.begin() == empty.end());
+
+  a.set(1);
+  s.set("text");
+  Context ctx = Impl::copy_context();
+  EXPECT_FALSE(ctx.empty());
+  EXPECT_EQ(ctx.size(), 2u);
+  EXPECT_TRUE(ctx.contains(a));
+  EXPECT_FALSE(ctx.contains(b));  // a default is not a value
+  EXPECT_EQ(ctx.get(a), 1);
+  EXPECT_EQ(ctx.get(b), std::nullopt);
+  EXPECT_EQ(ctx.at(s), "text");
+  try {
+    ctx.at(b);
+    FAIL() << "at() did not throw";
+  } catch (const contextvars::LookupError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'b'"));
+  }
+  EXPECT_THROW(ctx.at(b), std::out_of_range);
+
+  std::vector<std::string> names;
+  for (auto it = ctx.begin(); it != ctx.end(); ++it) {
+    names.push_back(it->name());
+    if (it->holds(a)) {
+      EXPECT_EQ(it->value(a), 1);
+      EXPECT_EQ(*it->get_if(a), 1);
+      EXPECT_EQ(it->get_if(s), nullptr);
+      EXPECT_TRUE(it->type() == typeid(int));
+      EXPECT_THROW(it->value(s), std::invalid_argument);
+    } else {
+      EXPECT_TRUE(it->holds(s));
+      EXPECT_EQ((*it).value(s), "text");
+      EXPECT_TRUE(it->type() == typeid(std::string));
+      EXPECT_THROW(it->value(a), std::invalid_argument);
+    }
+  }
+  EXPECT_THAT(names, UnorderedElementsAre("a", "s"));
+  EXPECT_EQ(IntEntries(ctx, a),
+            (std::map<std::string, int>{{"a", 1}, {"s", -1}}));
+}
+
+TYPED_TEST(ContextVarsTest, IterateCopyWhileSetting) {
+  USE_IMPL_TYPES;
+  std::vector<std::unique_ptr<IntVar>> vars;
+  for (int i = 0; i < 50; ++i) {
+    vars.push_back(std::make_unique<IntVar>("v" + std::to_string(i)));
+    vars.back()->set(i);
+  }
+  int seen = 0;
+  for (auto entry : Impl::copy_context()) {
+    for (auto& var : vars) {
+      if (entry.holds(*var)) var->set(entry.value(*var) + 100);
+    }
+    ++seen;
+  }
+  EXPECT_EQ(seen, 50);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(vars[i]->get(), i + 100);
+}
+
+TYPED_TEST(ContextVarsTest, EqualityComparesContents) {
+  USE_IMPL_TYPES;
+  IntVar a("a");
+  StringVar s("s");
+  Context x;
+  Context y;
+  EXPECT_TRUE(x == y);
+  x.run([&] {
+    a.set(1);
+    s.set("t");
+  });
+  EXPECT_TRUE(x != y);
+  y.run([&] {
+    s.set("t");  // other order, other boxes, equal values
+    a.set(1);
+  });
+  EXPECT_TRUE(x == y);
+  y.run([&] { a.set(2); });
+  EXPECT_TRUE(x != y);
+  y.run([&] { a.set(1); });
+  EXPECT_TRUE(x == y);
+  IntVar same_name("a");
+  y.run([&] { same_name.set(1); });  // another variable, even if same name
+  EXPECT_TRUE(x != y);
+}
+
+TYPED_TEST(ContextVarsTest, EqualityOfValuesWithoutOperatorEqualsIsIdentity) {
+  using Impl = TypeParam;
+  typename Impl::template Var<Opaque> var("opaque");
+  typename Impl::Context x;
+  x.run([&] { var.set(Opaque{1}); });
+  typename Impl::Context y = x.copy();
+  EXPECT_TRUE(x == y);  // the same set()
+  typename Impl::Context z;
+  z.run([&] { var.set(Opaque{1}); });
+  EXPECT_TRUE(x != z);  // equal payloads, but different set()s
+  EXPECT_EQ(x.at(var).payload, 1);
+}
+
+TYPED_TEST(ContextVarsTest, ScopedSetResetsAtScopeExit) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  {
+    auto outer = var.scoped_set(1);
+    EXPECT_EQ(var.get(), 1);
+    {
+      typename Impl::template Token<int> const* token = nullptr;
+      auto inner = var.scoped_set(2);
+      token = &inner.token();
+      EXPECT_EQ(token->old_value(), 1);
+      EXPECT_EQ(var.get(), 2);
+    }
+    EXPECT_EQ(var.get(), 1);
+  }
+  EXPECT_EQ(var.get(), 0);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+}
+
+TYPED_TEST(ContextVarsTest, ThreadsStartWithAnEmptyContext) {
+  USE_IMPL_TYPES;
+  IntVar var("var", -1);
+  var.set(1);
+  std::thread([&] {
+    EXPECT_EQ(Impl::copy_context().size(), 0u);
+    EXPECT_EQ(var.get(), -1);
+    var.set(2);
+    EXPECT_EQ(var.get(), 2);
+  }).join();
+  EXPECT_EQ(var.get(), 1);
+}
+
+TYPED_TEST(ContextVarsTest, ManyThreadsShareOneVariable) {
+  USE_IMPL_TYPES;
+  IntVar var("shared", -1);
+  StringVar other("other");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        if (var.get() != (i == 0 ? -1 : t * 10000 + i - 1)) ++failures;
+        auto token = var.set(t * 10000 + i);
+        if (var.get() != t * 10000 + i) ++failures;
+        if (i % 3 == 0) {
+          auto scoped = other.scoped_set(std::to_string(i));
+          if (other.get() != std::to_string(i)) ++failures;
+        }
+        if (i % 7 == 0) {
+          var.reset(token);
+          var.set(t * 10000 + i);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(var.get(), -1);
+}
+
+TYPED_TEST(ContextVarsTest, ContextRunInOneThreadAfterAnother) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  Context ctx;
+  for (int i = 0; i < 4; ++i) {
+    std::thread([&] { ctx.run([&] { var.set(var.get() + 1); }); }).join();
+  }
+  EXPECT_EQ(ctx.get(var), 4);
+}
+
+TYPED_TEST(ContextVarsTest, VariableDestroyedWhileAContextHoldsItsValue) {
+  USE_IMPL_TYPES;
+  auto var = std::make_unique<StringVar>("short_lived");
+  IntVar survivor("survivor");
+  Context ctx;
+  ctx.run([&] {
+    var->set(std::string(100, 'x'));  // heap-allocated, for ASan
+    survivor.set(1);
+  });
+  Context copy = ctx.copy();
+  var->set("current");
+  var.reset();
+  EXPECT_EQ(ctx.size(), 2u);
+  std::vector<std::string> names;
+  for (auto entry : ctx) {
+    names.push_back(entry.name());
+    EXPECT_FALSE(entry.holds(survivor) && entry.value(survivor) != 1);
+  }
+  EXPECT_THAT(names, UnorderedElementsAre("short_lived", "survivor"));
+  EXPECT_TRUE(ctx == copy);
+  EXPECT_EQ(Impl::copy_context().size(), 1u);
+  // A new variable may reuse the address; it is still another variable.
+  StringVar reborn("reborn");
+  EXPECT_FALSE(ctx.contains(reborn));
+  EXPECT_EQ(reborn.get("fallback"), "fallback");
+}
+
+TYPED_TEST(ContextVarsTest, GetSeesSetAndReset) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  EXPECT_EQ(var.get(), 0);  // a cached miss
+  auto token = var.set(1);
+  EXPECT_EQ(var.get(), 1);
+  EXPECT_EQ(var.get(), 1);  // hit
+  auto token2 = var.set(2);
+  EXPECT_EQ(var.get(), 2);
+  var.reset(token2);
+  EXPECT_EQ(var.get(), 1);
+  var.reset(token);
+  EXPECT_EQ(var.get(), 0);
+}
+
+TYPED_TEST(ContextVarsTest, GetSeesRunAndItsExit) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  EXPECT_EQ(var.get(), 1);
+  Context ctx;
+  ctx.run([&] {
+    EXPECT_EQ(var.get(), 0);
+    var.set(2);
+    EXPECT_EQ(var.get(), 2);
+  });
+  EXPECT_EQ(var.get(), 1);
+  ctx.run([&] { EXPECT_EQ(var.get(), 2); });
+  EXPECT_EQ(var.get(), 1);
+}
+
+TYPED_TEST(ContextVarsTest, GetSeesSwapCurrentContext) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  EXPECT_EQ(var.get(), 1);
+  Context slot;
+  slot.run([&] { var.set(2); });
+  Context fiber_context = slot;
+  swap_current_context(slot);  // "resume": slot now holds the caller's
+  EXPECT_EQ(var.get(), 2);
+  var.set(3);  // goes to fiber_context
+  EXPECT_EQ(var.get(), 3);
+  EXPECT_EQ(slot.get(var), 1);
+  swap_current_context(slot);  // "yield"
+  EXPECT_TRUE(slot.is(fiber_context));
+  EXPECT_EQ(var.get(), 1);
+  EXPECT_EQ(fiber_context.get(var), 3);
+}
+
+TYPED_TEST(ContextVarsTest, ContextEnteredInASuspendedFiberStaysEntered) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  Context fiber_slot;  // the fiber's own context
+  Context entered;
+  swap_current_context(fiber_slot);  // resume the fiber
+  entered.run([&] {
+    var.set(5);
+    swap_current_context(fiber_slot);  // the fiber yields inside run()
+    EXPECT_EQ(var.get(), 0);           // the scheduler's context again
+    EXPECT_THROW(entered.run([] {}), contextvars::ContextAlreadyEnteredError);
+    swap_current_context(fiber_slot);  // resume
+    EXPECT_EQ(var.get(), 5);
+  });
+  swap_current_context(fiber_slot);  // the fiber finishes
+  EXPECT_EQ(entered.run([&] { return var.get(); }), 5);
+}
+
+TYPED_TEST(ContextVarsTest, GetCacheIsPerThread) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  EXPECT_EQ(var.get(), 1);
+  std::thread([&] {
+    EXPECT_EQ(var.get(), 0);
+    var.set(2);
+    EXPECT_EQ(var.get(), 2);
+  }).join();
+  EXPECT_EQ(var.get(), 1);
+}
+
+TYPED_TEST(ContextVarsTest, GetSeesSetsMadeInTheContextByAnotherThread) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  Context ctx;
+  ctx.run([&] { var.set(1); });
+  EXPECT_EQ(ctx.run([&] { return var.get(); }), 1);  // cached in this thread
+  std::thread([&] {
+    ctx.run([&] {
+      EXPECT_EQ(var.get(), 1);
+      var.set(2);
+    });
+  }).join();
+  EXPECT_EQ(ctx.run([&] { return var.get(); }), 2);
+}
+
+TYPED_TEST(ContextVarsTest, ManyVariablesSharingCacheSlots) {
+  USE_IMPL_TYPES;
+  // More variables than cache entries, so several share an entry.
+  std::vector<std::unique_ptr<IntVar>> vars;
+  for (int i = 0; i < 1000; ++i) {
+    vars.push_back(std::make_unique<IntVar>("v" + std::to_string(i), -i));
+  }
+  for (int i = 0; i < 1000; i += 2) vars[i]->set(i);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 1000; ++i) {
+      ASSERT_EQ(vars[i]->get(), i % 2 == 0 ? i : -i) << i;
+    }
+  }
+  vars[1]->set(1);  // clears every cache entry filled above
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(vars[i]->get(), i % 2 == 0 || i == 1 ? i : -i) << i;
+  }
+  vars[1]->set(-1);
+  Context ctx = Impl::copy_context();
+  EXPECT_EQ(ctx.size(), 501u);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(ctx.contains(*vars[i]), i % 2 == 0 || i == 1);
+  }
+}
+
+// Kept in the get() cache by value (small, trivially copyable) or by pointer.
+TYPED_TEST(ContextVarsTest, ValuesOfManyTypes) {
+  using Impl = TypeParam;
+  typename Impl::template Var<double> real("real", 0.5);
+  typename Impl::template Var<const char*> text("text");
+  typename Impl::template Var<std::pair<int, int>> pair("pair");
+  typename Impl::template Var<std::vector<int>> vector("vector");
+  typename Impl::template Var<std::shared_ptr<int>> shared("shared");
+  EXPECT_EQ(real.get(), 0.5);
+  EXPECT_EQ(text.get(nullptr), nullptr);
+  real.set(2.5);
+  text.set("hello");
+  pair.set({1, 2});
+  vector.set({1, 2, 3});
+  shared.set(std::make_shared<int>(7));
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(real.get(), 2.5);
+    EXPECT_STREQ(text.get(), "hello");
+    EXPECT_EQ(pair.get(), std::make_pair(1, 2));
+    EXPECT_EQ(vector.get(), (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(*shared.get(), 7);
+  }
+  typename Impl::Context().run([&] {
+    EXPECT_EQ(real.get(), 0.5);
+    EXPECT_THROW(pair.get(), contextvars::LookupError);
+    EXPECT_TRUE(vector.get({}).empty());
+  });
+  EXPECT_EQ(pair.get(), std::make_pair(1, 2));
+}
+
+TYPED_TEST(ContextVarsTest, WrapRunsInACopyOfTheContextAtWrapTime) {
+  USE_IMPL_TYPES;
+  IntVar var("var", 0);
+  var.set(1);
+  auto wrapped = Impl::wrap([&](int add) {
+    int seen = var.get();
+    var.set(seen + add);
+    return seen;
+  });
+  var.set(2);
+  EXPECT_EQ(wrapped(10), 1);
+  EXPECT_EQ(wrapped(10), 1);  // each call in a fresh copy
+  EXPECT_EQ(var.get(), 2);
+  std::thread([&] {
+    EXPECT_EQ(wrapped(5), 1);
+    EXPECT_EQ(var.get(), 0);
+  }).join();
+  std::function<int(int)> as_function = wrapped;
+  EXPECT_EQ(as_function(1), 1);
+}
+
+}  // namespace

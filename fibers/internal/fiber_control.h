@@ -1,0 +1,179 @@
+// The state behind fibers::Fiber and the hot path of resume() and yield(),
+// inline so that the switch is called straight from the code that resumes or
+// yields. That matters: returning from an out-of-line resume()/yield() after
+// a stack switch always mispredicts (the CPU's return-stack buffer holds the
+// other stack's return addresses), which costs more than the rest of the
+// bookkeeping together.
+
+#ifndef PERSIST_FIBERS_INTERNAL_FIBER_CONTROL_H_
+#define PERSIST_FIBERS_INTERNAL_FIBER_CONTROL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+
+#include "contextvars/contextvars.h"
+#include "fibers/internal/sanitizers.h"
+#include "fibers/internal/stack.h"
+#include "fibers/internal/switch_stack.h"
+
+#if defined(__GNUC__)
+#define PERSIST_FIBERS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define PERSIST_FIBERS_UNLIKELY(x) (x)
+#endif
+
+namespace fibers {
+
+struct FiberOptions;
+
+namespace internal {
+
+// The head of the C++ runtime's per-thread exception state (libstdc++'s and
+// libc++abi's __cxa_eh_globals): the stack of exceptions being handled and
+// the std::uncaught_exceptions() count. Each fiber keeps its own, so a fiber
+// that yields inside a catch handler (or in a destructor during unwinding)
+// finds its exception again, and other fibers do not see it. Both runtimes
+// start their struct with these two fields (ARM EHABI appends one more).
+struct ExceptionState {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+enum class FiberStatus { kNotStarted, kSuspended, kRunning, kFinished };
+
+// Lives on the heap, so a Fiber can move while its stack points here.
+struct FiberControl {
+  FiberControl(std::function<void()> fiber_body, FiberOptions& options);
+  ~FiberControl();
+  FiberControl(const FiberControl&) = delete;
+  FiberControl& operator=(const FiberControl&) = delete;
+
+  std::function<void()> body;
+  FiberStack stack;
+  // While the fiber is suspended: its current context. While it runs: the
+  // current context of whoever resumed it. Each switch swaps it with the
+  // thread's current context.
+  contextvars::Context context;
+  // Likewise for the C++ runtime's exception state.
+  ExceptionState exception_state;
+  void* fiber_sp = nullptr;    // where the fiber is suspended
+  void* resumer_sp = nullptr;  // where its resumer waits while it runs
+  FiberStatus status = FiberStatus::kNotStarted;
+  bool unwinding = false;        // being destroyed: yield() throws FiberUnwind
+  std::exception_ptr exception;  // escaped the body, for resume() to rethrow
+#if PERSIST_FIBERS_ASAN
+  void* resumer_fake_stack = nullptr;
+  void* fiber_fake_stack = nullptr;
+  const void* resumer_stack_bottom = nullptr;
+  std::size_t resumer_stack_size = 0;
+#endif
+#if PERSIST_FIBERS_TSAN
+  void* tsan_fiber = nullptr;
+  void* resumer_tsan_fiber = nullptr;
+#endif
+};
+
+// The fiber running on this thread; nullptr outside fibers. Constant-
+// initialized and trivially destructible, so access is a thread-pointer load.
+inline thread_local FiberControl* current_fiber = nullptr;
+
+// Cached result of __cxa_get_globals() (a call into the runtime library).
+inline thread_local ExceptionState* thread_exception_state = nullptr;
+
+ExceptionState* InitThreadExceptionState() noexcept;
+
+// Slow paths, out of line.
+void FinishSwitchInto(FiberControl* fiber) noexcept;  // releases the stack
+[[noreturn]] void ThrowCannotResume(const FiberControl* fiber);
+[[noreturn]] void RethrowFiberException(FiberControl* fiber);
+[[noreturn]] void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber);
+[[noreturn]] void ThrowFiberUnwind();
+
+inline void SwapExceptionState(ExceptionState& slot) noexcept {
+  ExceptionState* thread_state = thread_exception_state;
+  if (PERSIST_FIBERS_UNLIKELY(thread_state == nullptr)) {
+    thread_state = InitThreadExceptionState();
+  }
+  // Both sides are almost always empty (no exception being handled), and
+  // then there is nothing to store. Field by field, not as a struct: a
+  // 16-byte load of fields just stored separately stalls store forwarding.
+  void* const caught = thread_state->caught_exceptions;
+  const unsigned int uncaught = thread_state->uncaught_exceptions;
+  void* const slot_caught = slot.caught_exceptions;
+  const unsigned int slot_uncaught = slot.uncaught_exceptions;
+  if (PERSIST_FIBERS_UNLIKELY((reinterpret_cast<std::uintptr_t>(caught) |
+                               reinterpret_cast<std::uintptr_t>(slot_caught) |
+                               uncaught | slot_uncaught) != 0)) {
+    thread_state->caught_exceptions = slot_caught;
+    thread_state->uncaught_exceptions = slot_uncaught;
+    slot.caught_exceptions = caught;
+    slot.uncaught_exceptions = uncaught;
+  }
+}
+
+// Runs `fiber` (not running, not finished) until it yields or finishes.
+// Everything that belongs to the running execution (current fiber, current
+// Context, exception state) is swapped in here and swapped back on return,
+// so the fiber side only switches stacks.
+inline void SwitchInto(FiberControl* fiber) noexcept {
+  // Kept across the switch in this frame: on return, the resumer is the
+  // running fiber again.
+  FiberControl* const resumer = current_fiber;
+  fiber->status = FiberStatus::kRunning;
+  current_fiber = fiber;
+  contextvars::swap_current_context(fiber->context);
+  SwapExceptionState(fiber->exception_state);
+#if PERSIST_FIBERS_ASAN
+  __sanitizer_start_switch_fiber(&fiber->resumer_fake_stack,
+                                 fiber->stack.bottom(),
+                                 fiber->stack.usable_size());
+#endif
+#if PERSIST_FIBERS_TSAN
+  // Created on first resume and destroyed when finished: TSan's fiber
+  // states are large, so only fibers that have started and not finished
+  // hold one.
+  if (fiber->tsan_fiber == nullptr) fiber->tsan_fiber = __tsan_create_fiber(0);
+  fiber->resumer_tsan_fiber = __tsan_get_current_fiber();
+  __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
+#endif
+  persist_switch_stack(&fiber->resumer_sp, fiber->fiber_sp, nullptr);
+#if PERSIST_FIBERS_ASAN
+  __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
+#endif
+  SwapExceptionState(fiber->exception_state);
+  contextvars::swap_current_context(fiber->context);
+  current_fiber = resumer;
+  if (PERSIST_FIBERS_UNLIKELY(fiber->status == FiberStatus::kFinished)) {
+    FinishSwitchInto(fiber);
+  } else {
+    fiber->status = FiberStatus::kSuspended;
+  }
+}
+
+// Runs on the fiber's stack when it yields or finishes: goes back to the
+// SwitchInto() that ran it, and returns when the fiber is resumed again.
+inline void SwitchToResumer(FiberControl* fiber) noexcept {
+#if PERSIST_FIBERS_ASAN
+  __sanitizer_start_switch_fiber(
+      fiber->status == FiberStatus::kFinished ? nullptr
+                                              : &fiber->fiber_fake_stack,
+      fiber->resumer_stack_bottom, fiber->resumer_stack_size);
+#endif
+#if PERSIST_FIBERS_TSAN
+  __tsan_switch_to_fiber(fiber->resumer_tsan_fiber, 0);
+#endif
+  persist_switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
+#if PERSIST_FIBERS_ASAN
+  // The next resumer may be another stack than the last one.
+  __sanitizer_finish_switch_fiber(fiber->fiber_fake_stack,
+                                  &fiber->resumer_stack_bottom,
+                                  &fiber->resumer_stack_size);
+#endif
+}
+
+}  // namespace internal
+}  // namespace fibers
+
+#endif  // PERSIST_FIBERS_INTERNAL_FIBER_CONTROL_H_

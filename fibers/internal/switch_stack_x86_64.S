@@ -1,0 +1,108 @@
+// x86-64 System V stack switch; the interface and contract are documented in
+// fibers/internal/switch_stack.h.
+//
+// Switch frame, from the saved stack pointer up (64 bytes, 16-byte aligned):
+//    0: MXCSR (4 bytes), x87 control word (2 bytes), padding
+//    8: r15   16: r14   24: r13   32: r12   40: rbx   48: rbp
+//   56: return address
+// A prepared stack's frame holds the entry function in r13, its argument in
+// r12, and the trampoline as the return address.
+
+        .text
+
+// void* persist_switch_stack(void** save_sp /*rdi*/, void* new_sp /*rsi*/,
+//                            void* value /*rdx*/);
+        .globl  persist_switch_stack
+        .type   persist_switch_stack, @function
+        .p2align 4
+persist_switch_stack:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbp, 0
+        pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbx, 0
+        pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r12, 0
+        pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r13, 0
+        pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r14, 0
+        pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r15, 0
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        // From here on the CFI describes the wrong stack; the rest is
+        // straight-line code without calls, so only an asynchronous
+        // unwinder (a sampling profiler's signal handler) could see that.
+
+        // Restoring unconditionally is faster than comparing first: the
+        // compare would wait for the stmxcsr above to reach memory.
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        addq    $8, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        popq    %rcx
+        movq    %rdx, %rax
+        jmpq    *%rcx
+        .cfi_endproc
+        .size   persist_switch_stack, .-persist_switch_stack
+
+// void* persist_prepare_stack(void* stack_top /*rdi*/,
+//                             persist_stack_entry entry /*rsi*/,
+//                             void* arg /*rdx*/);
+        .globl  persist_prepare_stack
+        .type   persist_prepare_stack, @function
+        .p2align 4
+persist_prepare_stack:
+        .cfi_startproc
+        andq    $-16, %rdi
+        leaq    -64(%rdi), %rax
+        stmxcsr (%rax)
+        fnstcw  4(%rax)
+        movw    $0, 6(%rax)
+        movq    $0, 8(%rax)     // r15
+        movq    $0, 16(%rax)    // r14
+        movq    %rsi, 24(%rax)  // r13: entry
+        movq    %rdx, 32(%rax)  // r12: arg
+        movq    $0, 40(%rax)    // rbx
+        movq    $0, 48(%rax)    // rbp: ends frame-pointer chains
+        leaq    persist_stack_entry_trampoline(%rip), %rcx
+        movq    %rcx, 56(%rax)
+        ret
+        .cfi_endproc
+        .size   persist_prepare_stack, .-persist_prepare_stack
+
+// The first switch onto a prepared stack "returns" here with rsp at the
+// 16-byte aligned stack top, the switched value in rax, entry in r13 and arg
+// in r12. The call pushes a return address, so entry starts with
+// rsp % 16 == 8 as the ABI requires. Entry never returns; ud2 traps if it
+// does.
+        .type   persist_stack_entry_trampoline, @function
+        .p2align 4
+persist_stack_entry_trampoline:
+        .cfi_startproc
+        .cfi_undefined rip
+        movq    %rax, %rdi
+        movq    %r12, %rsi
+        callq   *%r13
+        ud2
+        .cfi_endproc
+        .size   persist_stack_entry_trampoline, .-persist_stack_entry_trampoline
+
+        .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,266 @@
+// Strong exception guarantee: when copying a value, hashing or allocating
+// throws, every existing map is unchanged and nothing leaks.
+
+// Every node from ::operator new, so that allocation failures can be injected
+// (the pool would otherwise allocate only a chunk at a time).
+#define HAMT_USE_SYSTEM_ALLOCATOR 1
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "hamt/map.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAMT_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAMT_TEST_SANITIZED 1
+#endif
+#endif
+
+namespace {
+
+// Operations until the next injected failure; negative: never fail.
+int64_t copies_until_failure = -1;
+std::atomic<int64_t> allocations_until_failure{-1};
+
+bool ShouldFail(int64_t& countdown) {
+  if (countdown < 0) return false;
+  if (countdown == 0) {
+    countdown = -1;
+    return true;
+  }
+  --countdown;
+  return false;
+}
+
+struct InjectedFailure : std::runtime_error {
+  InjectedFailure() : std::runtime_error("injected") {}
+};
+
+// A value whose copies may throw; counts live instances.
+class Tracked {
+ public:
+  static inline int64_t live = 0;
+
+  explicit Tracked(int64_t v) : value_(v) { ++live; }
+  Tracked(const Tracked& other) : value_(other.value_) {
+    if (ShouldFail(copies_until_failure)) throw InjectedFailure();
+    ++live;
+  }
+  Tracked(Tracked&& other) noexcept : value_(other.value_) { ++live; }
+  Tracked& operator=(const Tracked& other) {
+    if (ShouldFail(copies_until_failure)) throw InjectedFailure();
+    value_ = other.value_;
+    return *this;
+  }
+  Tracked& operator=(Tracked&& other) noexcept {
+    value_ = other.value_;
+    return *this;
+  }
+  ~Tracked() { --live; }
+
+  int64_t value() const { return value_; }
+  friend bool operator==(const Tracked& a, const Tracked& b) {
+    return a.value_ == b.value_;
+  }
+
+ private:
+  int64_t value_;
+};
+
+// A key hash that may throw.
+int64_t hashes_until_failure = -1;
+struct ThrowingHash {
+  size_t operator()(int64_t key) const {
+    if (ShouldFail(hashes_until_failure)) throw InjectedFailure();
+    return absl::Hash<int64_t>()(key) & mask;
+  }
+  uint64_t mask = ~uint64_t{0};
+};
+
+using M = hamt::Map<int64_t, Tracked, ThrowingHash>;
+using Model = std::unordered_map<int64_t, int64_t>;
+
+void ExpectContents(const M& map, const Model& model) {
+  ASSERT_EQ(map.size(), model.size());
+  size_t visited = 0;
+  for (const auto& pair : map) {
+    ++visited;
+    ASSERT_EQ(model.at(pair.first), pair.second.value());
+  }
+  ASSERT_EQ(visited, model.size());
+}
+
+// Runs `op` with a failure injected after 0, 1, 2, ... operations of the
+// kind `countdown` counts, until it succeeds; after each failure `map` and
+// `other` must be unchanged.
+template <class Op>
+void RunWithFailures(int64_t& countdown, const M& map, const Model& model,
+                     const M& other, const Model& other_model, Op op) {
+  for (int64_t fail_at = 0;; ++fail_at) {
+    countdown = fail_at;
+    bool threw = false;
+    try {
+      op();
+    } catch (const InjectedFailure&) {
+      threw = true;
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    countdown = -1;
+    ExpectContents(map, model);
+    ExpectContents(other, other_model);
+    if (!threw) break;
+    ASSERT_LT(fail_at, 100000) << "never succeeded";
+  }
+}
+
+class ExceptionTest : public ::testing::TestWithParam<uint64_t> {};
+
+// Parameter: hash mask. A narrow mask forces deep trees and collision nodes.
+INSTANTIATE_TEST_SUITE_P(HashMasks, ExceptionTest,
+                         ::testing::Values(~uint64_t{0}, uint64_t{0x7},
+                                           uint64_t{0}));
+
+TEST_P(ExceptionTest, FailingCopiesAndHashesLeaveMapsUnchanged) {
+  const int64_t live_before = Tracked::live;
+  {
+    const ThrowingHash hash{GetParam()};
+    const int n = GetParam() == 0 ? 40 : 400;
+    M map(hash);
+    Model model;
+    for (int i = 0; i < n; ++i) {
+      map = map.set(i * 7, Tracked(i));
+      model[i * 7] = i;
+    }
+    M shared = map;  // shares all nodes, so && forms path-copy too
+    Model shared_model = model;
+    for (int key : {0, 7, 3, n * 7 - 7, 100000}) {
+      for (int64_t* countdown :
+           {&copies_until_failure, &hashes_until_failure}) {
+        RunWithFailures(*countdown, map, model, shared, shared_model, [&] {
+          M result = map.set(key, Tracked(-1));
+          EXPECT_EQ(result.at(key).value(), -1);
+        });
+        RunWithFailures(*countdown, map, model, shared, shared_model, [&] {
+          M result = map.erase(key);
+          EXPECT_FALSE(result.contains(key));
+        });
+        RunWithFailures(*countdown, map, model, shared, shared_model, [&] {
+          M copy = map;
+          M result = std::move(copy).set(key, Tracked(-2));
+          EXPECT_EQ(result.at(key).value(), -2);
+        });
+        RunWithFailures(*countdown, map, model, shared, shared_model, [&] {
+          M copy = map;
+          M result = std::move(copy).erase(key);
+          EXPECT_FALSE(result.contains(key));
+        });
+      }
+    }
+  }
+  EXPECT_EQ(Tracked::live, live_before);
+}
+
+TEST_P(ExceptionTest, FailingHashOnUniqueMapLeavesItUnchanged) {
+  const int64_t live_before = Tracked::live;
+  {
+    M map(ThrowingHash{GetParam()});
+    Model model;
+    const int n = GetParam() == 0 ? 40 : 400;
+    for (int i = 0; i < n; ++i) {
+      map = std::move(map).set(i, Tracked(i));
+      model[i] = i;
+    }
+    const M empty;
+    for (int key : {1, n + 5}) {
+      // `map` is unique here, so the rvalue form would edit in place; the
+      // failure must come before any edit.
+      hashes_until_failure = 0;
+      EXPECT_THROW(std::move(map).set(key, Tracked(5)), InjectedFailure);
+      hashes_until_failure = 1;  // the second hash: the displaced key's
+      try {
+        M result = std::move(map).set(n + 1000 + key, Tracked(5));
+        map = std::move(result);
+        model[n + 1000 + key] = 5;
+      } catch (const InjectedFailure&) {
+      }
+      hashes_until_failure = -1;
+      ExpectContents(map, model);
+    }
+  }
+  EXPECT_EQ(Tracked::live, live_before);
+}
+
+#ifndef HAMT_TEST_SANITIZED
+TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
+  const int64_t live_before = Tracked::live;
+  {
+    M map(ThrowingHash{GetParam()});
+    Model model;
+    const int n = GetParam() == 0 ? 40 : 400;
+    for (int i = 0; i < n; ++i) {
+      map = map.set(i * 3, Tracked(i));
+      model[i * 3] = i;
+    }
+    const M other = map.set(-1, Tracked(0));
+    Model other_model = model;
+    other_model[-1] = 0;
+    for (int key : {0, 3, 4, n * 3 - 3, 99999}) {
+      int64_t countdown = -1;
+      auto run = [&](auto op) {
+        for (int64_t fail_at = 0;; ++fail_at) {
+          allocations_until_failure = fail_at;
+          bool threw = false;
+          try {
+            op();
+          } catch (const std::bad_alloc&) {
+            threw = true;
+          }
+          allocations_until_failure = -1;
+          ExpectContents(map, model);
+          ExpectContents(other, other_model);
+          if (!threw) break;
+        }
+      };
+      (void)countdown;
+      run([&] { M result = map.set(key, Tracked(-1)); });
+      run([&] { M result = map.erase(key); });
+      run([&] {
+        M unique = M(map.begin(), map.end(), map.hash_function());
+        M result = std::move(unique).set(key, Tracked(-1));
+        result = std::move(result).erase(key + 3);
+      });
+    }
+  }
+  EXPECT_EQ(Tracked::live, live_before);
+}
+#endif
+
+}  // namespace
+
+#ifndef HAMT_TEST_SANITIZED
+// Counting replacement of the global allocation functions.
+void* operator new(size_t size) {
+  int64_t remaining = allocations_until_failure.load();
+  if (remaining >= 0) {
+    if (remaining == 0) {
+      allocations_until_failure = -1;
+      throw std::bad_alloc();
+    }
+    allocations_until_failure = remaining - 1;
+  }
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  throw std::bad_alloc();
+}
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, size_t) noexcept { std::free(memory); }
+#endif
