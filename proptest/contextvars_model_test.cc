@@ -19,7 +19,7 @@
 // naive context per fiber swapped in and out by hand.
 //
 // 1000 sequences each by default; RC_PARAMS overrides, e.g.
-//   RC_PARAMS="max_success=5000" bazel-bin/proptest/contextvars_model_test
+//   RC_PARAMS="max_success=5000" .bazel/bin/proptest/contextvars_model_test
 
 #include <cstddef>
 #include <iostream>

@@ -14,7 +14,7 @@
 //
 // 1000 sequences per hash by default; RC_PARAMS overrides, e.g.
 //   RC_PARAMS="max_success=10000 max_size=200"
-//   bazel-bin/proptest/hamt_model_test
+//   .bazel/bin/proptest/hamt_model_test
 
 #include <algorithm>
 #include <cstddef>

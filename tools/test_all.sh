@@ -50,7 +50,8 @@ valgrind_subset() {
   for test in hamt/map_test contextvars/contextvars_test; do
     [ -x "$dir/$test" ] || { echo "missing $dir/$test"; return 1; }
     valgrind --quiet --error-exitcode=1 --leak-check=full \
-      --errors-for-leak-kinds=definite "$dir/$test" --gtest_brief=1 || return 1
+      --errors-for-leak-kinds=definite \
+      --show-leak-kinds=definite "$dir/$test" --gtest_brief=1 || return 1
   done
 }
 
