@@ -463,7 +463,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   const V* find_value(const Q& key) const {
     if (root_ == nullptr) return nullptr;
     const Ops ops = this->ops();
-    const auto* pair = ops.find(root_, key, ops.hash_of(key));
+    const auto* pair = ops.find(root_, key, ops.hash_of(key), size_);
     return pair == nullptr ? nullptr : &pair->second;
   }
 

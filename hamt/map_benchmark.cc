@@ -10,10 +10,20 @@
 //   StdUnorderedMap mutable std::unordered_map
 //
 // Op (per iteration):
-//   Set      set a new value for an existing random key of a map of size n.
+//   Set      set a new value for an existing random key of a map of size n
+//            (the key sequence of Find below).
 //            Hamt keeps the base and drops the result (path copy + free);
 //            Naive copies the base and assigns; mutable maps assign in place.
-//   Find     look up an existing random key.
+//   Find     look up an existing random key. Iteration i looks up
+//            Probes(n)[i mod 65536], the same sequence for every Impl: keys
+//            drawn uniformly, with repetition, from the n keys (so neither
+//            in insertion nor in memory order). The lookups are independent
+//            of each other, so the CPU overlaps consecutive ones: this is
+//            throughput, not latency, and it favours short chains of
+//            dependent loads (a control byte then a slot for FlatHashMap,
+//            one node per level for Hamt). At n = 1M the 65536 probes touch
+//            a few MB of FlatHashMap and about three times that of Hamt, so
+//            those results depend on how much of the shared L3 is free.
 //   Erase    remove an existing random key. Hamt and Naive keep the base
 //            and drop the result; mutable maps (and HamtTransient) erase it
 //            and insert it back so the size stays n (both costs measured).

@@ -252,8 +252,46 @@ TEST(MapTest, PopCountImplementationsAgree) {
     const uint32_t x = static_cast<uint32_t>(rng()) >> (i % 32);
     ASSERT_EQ(hamt::internal::PopCount(x), hamt::internal::PopCountByTable(x));
     ASSERT_EQ(hamt::internal::PopCount(x), __builtin_popcount(x));
+    ASSERT_EQ(hamt::internal::PopCountWith<false>(x), __builtin_popcount(x));
+    if (hamt::internal::CpuHasPopCount()) {
+      ASSERT_EQ(hamt::internal::PopCountWith<true>(x), __builtin_popcount(x));
+    }
   }
   EXPECT_EQ(hamt::internal::PopCountByTable(0xffffffffu), 32);
+}
+
+// Lookups take a branch-free path in small maps and a branching one in
+// large ones (NodeOps::kBranchFreeMaxSize); both find every key, including
+// in collision nodes, and no absent key.
+template <class Hash>
+void CheckLookupsAroundBranchFreeLimit() {
+  using M = hamt::Map<int64_t, int64_t, Hash>;
+  constexpr size_t kLimit =
+      hamt::internal::NodeOps<int64_t, int64_t, Hash,
+                              std::equal_to<int64_t>>::kBranchFreeMaxSize;
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> keys;
+  M map;
+  for (size_t n = 0; n < kLimit + 3; ++n) {
+    const int64_t key = static_cast<int64_t>(rng() >> 1);
+    keys.push_back(key);
+    map = std::move(map).set(key, key ^ 1);
+    if (n + 3 >= kLimit || n < 70) {
+      for (const int64_t k : keys) {
+        const int64_t* value = map.find(k);
+        ASSERT_NE(value, nullptr) << "size " << map.size() << " key " << k;
+        ASSERT_EQ(*value, k ^ 1);
+      }
+      for (int i = 0; i < 200; ++i) {
+        const int64_t absent = -static_cast<int64_t>(rng() >> 2) - 1;
+        ASSERT_EQ(map.find(absent), nullptr) << "size " << map.size();
+      }
+    }
+  }
+}
+TEST(MapTest, LookupsAroundBranchFreeLimit) {
+  CheckLookupsAroundBranchFreeLimit<absl::Hash<int64_t>>();
+  CheckLookupsAroundBranchFreeLimit<Mod4Hash>();
 }
 
 // ---- construction and lookup ----
@@ -329,6 +367,50 @@ TEST(MapTest, StringKeysAndValues) {
     model[key] = value;
   }
   ExpectSameContents(map, model);
+}
+
+// A value without operator== (no equal-value shortcut, no ==/diff) and one
+// whose move may throw (no in-place edits: rvalue forms copy the path).
+struct NoEquality {
+  int value;
+};
+struct MayThrowOnMove {
+  MayThrowOnMove(int v) : value(v) {}  // NOLINT: implicit for brevity
+  MayThrowOnMove(const MayThrowOnMove&) = default;
+  MayThrowOnMove(MayThrowOnMove&& other) noexcept(false) : value(other.value) {}
+  MayThrowOnMove& operator=(const MayThrowOnMove&) = default;
+  MayThrowOnMove& operator=(MayThrowOnMove&& other) noexcept(false) {
+    value = other.value;
+    return *this;
+  }
+  int value;
+};
+
+TEST(MapTest, ValueTypesWithoutEqualityOrNothrowMove) {
+  hamt::Map<int, NoEquality> plain;
+  for (int i = 0; i < 500; ++i) plain = std::move(plain).set(i, {i});
+  const hamt::Map<int, NoEquality> before = plain;
+  plain = plain.set(7, {7});  // not comparable: always a new version
+  EXPECT_NE(MapAccess::root(plain), MapAccess::root(before));
+  EXPECT_EQ(plain.at(7).value, 7);
+  plain = std::move(plain).erase(8);
+  EXPECT_FALSE(plain.contains(8));
+  EXPECT_TRUE(before.contains(8));
+
+  static_assert(
+      !hamt::internal::NodeLayout<int, MayThrowOnMove>::kCanEditInPlace);
+  hamt::Map<int, MayThrowOnMove> copying;
+  for (int i = 0; i < 500; ++i) copying = std::move(copying).set(i, i);
+  const Node* root = MapAccess::root(copying);
+  const MayThrowOnMove* slot = copying.find(3);
+  copying = std::move(copying).set(3, -3);
+  EXPECT_NE(MapAccess::root(copying), root);  // copied, not edited in place
+  EXPECT_NE(copying.find(3), slot);
+  EXPECT_EQ(copying.at(3).value, -3);
+  auto transient = copying.transient();
+  for (int i = 0; i < 500; i += 2) transient.erase(i);
+  EXPECT_EQ(std::move(transient).persistent().size(), 250u);
+  EXPECT_EQ(copying.size(), 500u);
 }
 
 // ---- structure ----

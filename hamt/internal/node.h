@@ -104,21 +104,38 @@ inline const bool kCpuHasPopcnt = [] {
 // Ranks in the bitmaps are on every lookup's critical path. Without -march
 // flags, __builtin_popcount is a libgcc call (GCC) or a ~12-instruction
 // bit trick; instead this uses the popcnt instruction through inline asm
-// when the CPU has it (checked once at startup, a well-predicted branch
-// here), and otherwise four loads from a 256-byte table.
-inline int PopCount(uint32_t x) {
+// when the CPU has it (kHardware, checked once at startup), and otherwise
+// four loads from a 256-byte table.
+template <bool kHardware>
+inline int PopCountWith(uint32_t x) {
 #if defined(__POPCNT__)
   return __builtin_popcount(x);
 #elif defined(HAMT_INTERNAL_RUNTIME_POPCNT)
-  if (__builtin_expect(kCpuHasPopcnt, 1)) {
+  if (kHardware) {
     uint32_t count;
-    __asm__("popcntl %1, %0" : "=r"(count) : "rm"(x) : "cc");
+    __asm__("popcntl %1, %0" : "=r"(count) : "r"(x) : "cc");
     return static_cast<int>(count);
   }
   return PopCountByTable(x);
 #else
   return PopCountByTable(x);
 #endif
+}
+
+// Whether PopCountWith<true> may be used.
+inline bool CpuHasPopCount() {
+#if defined(HAMT_INTERNAL_RUNTIME_POPCNT)
+  return kCpuHasPopcnt;
+#else
+  return true;  // PopCountWith ignores its argument
+#endif
+}
+
+// Checks the CPU on each call (a well-predicted branch); lookups check once
+// and then use PopCountWith.
+inline int PopCount(uint32_t x) {
+  if (__builtin_expect(CpuHasPopCount(), 1)) return PopCountWith<true>(x);
+  return PopCountWith<false>(x);
 }
 
 inline uint32_t FragmentBit(uint64_t hash, int depth) {
@@ -128,6 +145,10 @@ inline uint32_t FragmentBit(uint64_t hash, int depth) {
 // Index of `bit`'s entry among the entries of `bitmap`.
 inline int IndexOf(uint32_t bitmap, uint32_t bit) {
   return PopCount(bitmap & (bit - 1));
+}
+template <bool kHardware>
+inline int IndexWith(uint32_t bitmap, uint32_t bit) {
+  return PopCountWith<kHardware>(bitmap & (bit - 1));
 }
 
 // The slot a lookup needs next is usually not in the header's cache line,
@@ -158,6 +179,36 @@ inline bool IsBorrowed(const Node* node) {
 inline Node*& SourceOf(Node* node) {
   return *reinterpret_cast<Node**>(reinterpret_cast<char*>(node) +
                                    node->capacity);
+}
+
+// One step of a lookup without a data-dependent branch: moves `node` to its
+// child in the slot of the low 5 bits of `rest` if that slot holds a child
+// (and consumes those bits), and leaves everything unchanged otherwise,
+// including at a collision node (nodemap 0). The child pointer is read
+// before the test and discarded when the slot holds none: its index is
+// then at most the child count, so the 8 bytes read are still inside the
+// node (the end of a pair, the header, or stale free space), and they are
+// read as an integer, never used as a pointer.
+template <bool kHardwarePopCount>
+inline void DescendStep(const Node*& node, uint64_t& rest, int& depth) {
+  const uint32_t nodemap = node->nodemap;
+  const uint32_t bit = uint32_t{1} << (rest & 31);
+  const char* slot =
+      reinterpret_cast<const char*>(node) + node->capacity -
+      sizeof(Node*) * (1 + IndexWith<kHardwarePopCount>(nodemap, bit));
+  uintptr_t child;
+  std::memcpy(&child, slot, sizeof child);
+  // All-ones when descending. Masks rather than `?:`, and hidden from the
+  // optimizer, which would otherwise turn them back into the branch this
+  // avoids (Clang does, and skips the load).
+  uintptr_t take = uintptr_t{0} - ((nodemap & bit) != 0);
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__("" : "+r"(take));
+#endif
+  node = reinterpret_cast<const Node*>(
+      (child & take) | (reinterpret_cast<uintptr_t>(node) & ~take));
+  rest >>= kBitsPerLevel & take;
+  depth += static_cast<int>(take & 1);
 }
 
 template <class T, class = void>
@@ -379,25 +430,28 @@ class NodeOps : public NodeLayout<K, V> {
 
   // ---- lookup ----
 
+  // Lookups in small maps (`map_size` <= kBranchFreeMaxSize) descend the
+  // top two levels with branch-free steps (DescendStep): there, whether a
+  // key ends at level 1 or 2 is random, so a branch on "pair or child here"
+  // would mispredict about once per lookup, and the nodes are likely in
+  // cache, where a select costs little. In larger maps, keys end at random
+  // only at levels 3 and below, whose nodes are likely to miss the cache,
+  // and there branches are better: a predicted branch lets the CPU go on to
+  // the next levels and lookups while the miss is pending, where a select
+  // would wait for it (and for the child slot's line even when the key is a
+  // pair of this node). Measured with hamt/map_benchmark's BM_Find_Hamt.
+  static constexpr size_t kBranchFreeMaxSize = 8192;
+
   template <class Q>
-  const Pair* find(const Node* node, const Q& key, uint64_t hash) const {
-    for (int depth = 0;; ++depth) {
-      if (depth == kCollisionDepth) {
-        const Pair* p = pairs(node);
-        for (uint32_t i = 0; i < node->datamap; ++i) {
-          if (key_equal_(p[i].first, key)) return &p[i];
-        }
-        return nullptr;
-      }
-      const uint32_t bit = FragmentBit(hash, depth);
-      if (node->datamap & bit) {
-        const Pair& p = pairs(node)[IndexOf(node->datamap, bit)];
-        return key_equal_(p.first, key) ? &p : nullptr;
-      }
-      if (!(node->nodemap & bit)) return nullptr;
-      node = child(node, IndexOf(node->nodemap, bit));
-      PrefetchNodeBody(node);
+  const Pair* find(const Node* node, const Q& key, uint64_t hash,
+                   size_t map_size) const {
+    // One CPU check per lookup rather than one per level.
+    if (__builtin_expect(CpuHasPopCount(), 1)) {
+      return map_size <= kBranchFreeMaxSize
+                 ? find_with<true, 2>(node, key, hash)
+                 : find_with<true, 0>(node, key, hash);
     }
+    return find_with<false, 0>(node, key, hash);
   }
 
   // ---- set ----
@@ -680,6 +734,32 @@ class NodeOps : public NodeLayout<K, V> {
   }
   static EraseResult Single(Pair* pair, bool movable) {
     return {EraseResult::kSingle, nullptr, pair, movable};
+  }
+
+  template <bool kHardwarePopCount, int kBranchFreeSteps, class Q>
+  const Pair* find_with(const Node* node, const Q& key, uint64_t hash) const {
+    uint64_t rest = hash;  // the unused hash bits, the next 5 lowest
+    int depth = 0;
+    if (kBranchFreeSteps > 0) {
+      for (int i = 0; i < kBranchFreeSteps; ++i) {
+        DescendStep<kHardwarePopCount>(node, rest, depth);
+      }
+      PrefetchNodeBody(node);
+    }
+    for (;; ++depth, rest >>= kBitsPerLevel) {
+      if (__builtin_expect(depth == kCollisionDepth, 0)) {
+        return find_in_collision(node, key);
+      }
+      const uint32_t bit = uint32_t{1} << (rest & 31);
+      if (node->datamap & bit) {
+        const Pair& p =
+            pairs(node)[IndexWith<kHardwarePopCount>(node->datamap, bit)];
+        return key_equal_(p.first, key) ? &p : nullptr;
+      }
+      if (!(node->nodemap & bit)) return nullptr;
+      node = child(node, IndexWith<kHardwarePopCount>(node->nodemap, bit));
+      PrefetchNodeBody(node);
+    }
   }
 
   template <class Q>
