@@ -55,7 +55,9 @@ void Destroy(FiberControl* fiber) noexcept {
     case FiberStatus::kSuspended:
       fiber->unwinding = true;
       SwitchInto(fiber);
-      // yield() terminates rather than let an unwinding fiber suspend.
+      // yield() terminates rather than let an unwinding fiber suspend, so
+      // the fiber has finished.
+      FinishSwitchInto(fiber);
       break;
     case FiberStatus::kNotStarted:
     case FiberStatus::kFinished:
@@ -111,8 +113,11 @@ void ThrowCannotResume(const FiberControl* fiber) {
       "calling fiber or one that resumed it)");
 }
 
-void RethrowFiberException(FiberControl* fiber) {
-  std::rethrow_exception(std::exchange(fiber->exception, nullptr));
+void FinishResume(FiberControl* fiber) {
+  FinishSwitchInto(fiber);
+  if (fiber->exception != nullptr) {
+    std::rethrow_exception(std::exchange(fiber->exception, nullptr));
+  }
 }
 
 void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber) {
@@ -124,6 +129,16 @@ void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber) {
 }
 
 void ThrowFiberUnwind() { throw FiberUnwind{}; }
+
+void SwapExceptionState(ExceptionState& thread_state,
+                        ExceptionState& slot) noexcept {
+  void* const caught = thread_state.caught_exceptions;
+  const unsigned int uncaught = thread_state.uncaught_exceptions;
+  thread_state.caught_exceptions = slot.caught_exceptions;
+  thread_state.uncaught_exceptions = slot.uncaught_exceptions;
+  slot.caught_exceptions = caught;
+  slot.uncaught_exceptions = uncaught;
+}
 
 }  // namespace internal
 

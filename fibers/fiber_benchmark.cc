@@ -10,7 +10,11 @@
 //                           contextvars::Context and the C++ exception state
 //                           twice per round trip, and tracks the fiber chain
 //   BM_Switch_FiberRaw      persist_switch_stack alone (the same assembly)
-//   BM_Switch_BoostContext  make_fcontext / jump_fcontext
+//   BM_Switch_BoostContext  make_fcontext / jump_fcontext (with a shared
+//                           libboost_context each call also goes through
+//                           the PLT: one more jump, about 5% of a round
+//                           trip; linked statically it measures like
+//                           BM_Switch_FiberRaw)
 //   BM_Switch_Ucontext      makecontext / swapcontext
 //   BM_FiberCreate          construct + run to completion of an empty fiber
 //                           (default size: the stack comes from the pool)

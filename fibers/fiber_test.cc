@@ -2,6 +2,7 @@
 
 #include <cfenv>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -465,6 +466,31 @@ TEST(FiberTest, CaughtExceptionStaysWithItsFiber) {
   b.resume();
   EXPECT_EQ(a_rethrew, "from a");
   EXPECT_EQ(b_rethrew, "from b");
+}
+
+TEST(FiberTest, HandlerOfTheResumerIsInvisibleInTheFiber) {
+  // The resumer is inside a catch handler and the fiber is not: on every
+  // switch the fiber sees no exception and the resumer gets its own back.
+  std::exception_ptr seen_inside = std::make_exception_ptr(0);
+  Fiber fiber([&seen_inside] {
+    for (;;) {
+      seen_inside = std::current_exception();
+      yield();
+    }
+  });
+  try {
+    throw std::runtime_error("outer");
+  } catch (const std::runtime_error&) {
+    for (int i = 0; i < 2; ++i) {
+      fiber.resume();
+      EXPECT_EQ(seen_inside, nullptr) << i;
+      EXPECT_NE(std::current_exception(), nullptr) << i;
+    }
+  }
+  seen_inside = std::make_exception_ptr(0);
+  fiber.resume();
+  EXPECT_EQ(seen_inside, nullptr);
+  EXPECT_EQ(std::current_exception(), nullptr);
 }
 
 int uncaught_seen_in_destructor = -1;

@@ -483,8 +483,12 @@ struct CurrentContextOps {
   }
 
   static void Swap(BasicContext<F>& slot) noexcept {
-    State* incoming = slot.state_.release();
-    slot.state_ = RefPtr<State>::Adopt(Slot::Exchange(incoming));
+    // The slot's reference goes to the thread and the thread's to the slot;
+    // releasing only after Exchange() lets the compiler see that the
+    // assignment drops nothing.
+    State* outgoing = Slot::Exchange(slot.state_.get());
+    slot.state_.release();
+    slot.state_ = RefPtr<State>::Adopt(outgoing);
   }
 
   template <class Fn>

@@ -71,9 +71,15 @@ class ThreadSlot {
   // current context and returns the previous one (whose reference the caller
   // now owns).
   static State* Exchange(State* incoming) {
-    State* outgoing = Current();
-    thread_state_.current = incoming;
-    Invalidate();
+    ThreadState& state = thread_state_;
+    State* outgoing = state.current;
+    if (CONTEXTVARS_INTERNAL_UNLIKELY(outgoing == nullptr)) {
+      outgoing = InitCurrent();
+    }
+    state.current = incoming;
+    // Fiber switches usually find the cache empty (no get() since the last
+    // switch): then there is nothing to clear.
+    if (state.filled_count != 0) Invalidate();
     return outgoing;
   }
 

@@ -41,6 +41,7 @@ struct ExceptionState {
   unsigned int uncaught_exceptions = 0;
 };
 
+// Ordered so that "cannot be resumed" is one comparison (>= kRunning).
 enum class FiberStatus { kNotStarted, kSuspended, kRunning, kFinished };
 
 // Lives on the heap, so a Fiber can move while its stack points here.
@@ -86,37 +87,37 @@ ExceptionState* InitThreadExceptionState() noexcept;
 
 // Slow paths, out of line.
 void FinishSwitchInto(FiberControl* fiber) noexcept;  // releases the stack
+// FinishSwitchInto, then rethrows the exception that escaped the body, if any.
+void FinishResume(FiberControl* fiber);
 [[noreturn]] void ThrowCannotResume(const FiberControl* fiber);
-[[noreturn]] void RethrowFiberException(FiberControl* fiber);
 [[noreturn]] void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber);
 [[noreturn]] void ThrowFiberUnwind();
+// Exchanges the two states (only called when one is not empty).
+void SwapExceptionState(ExceptionState& thread_state,
+                        ExceptionState& slot) noexcept;
 
-inline void SwapExceptionState(ExceptionState& slot) noexcept {
+// The calling thread's runtime exception state.
+inline ExceptionState* ThreadExceptionState() noexcept {
   ExceptionState* thread_state = thread_exception_state;
   if (PERSIST_FIBERS_UNLIKELY(thread_state == nullptr)) {
     thread_state = InitThreadExceptionState();
   }
-  // Both sides are almost always empty (no exception being handled), and
-  // then there is nothing to store. Field by field, not as a struct: a
-  // 16-byte load of fields just stored separately stalls store forwarding.
-  void* const caught = thread_state->caught_exceptions;
-  const unsigned int uncaught = thread_state->uncaught_exceptions;
-  void* const slot_caught = slot.caught_exceptions;
-  const unsigned int slot_uncaught = slot.uncaught_exceptions;
-  if (PERSIST_FIBERS_UNLIKELY((reinterpret_cast<std::uintptr_t>(caught) |
-                               reinterpret_cast<std::uintptr_t>(slot_caught) |
-                               uncaught | slot_uncaught) != 0)) {
-    thread_state->caught_exceptions = slot_caught;
-    thread_state->uncaught_exceptions = slot_uncaught;
-    slot.caught_exceptions = caught;
-    slot.uncaught_exceptions = uncaught;
-  }
+  return thread_state;
 }
 
-// Runs `fiber` (not running, not finished) until it yields or finishes.
-// Everything that belongs to the running execution (current fiber, current
-// Context, exception state) is swapped in here and swapped back on return,
-// so the fiber side only switches stacks.
+inline bool HasException(const ExceptionState& state) noexcept {
+  // Field by field, not as a struct: a 16-byte load of fields just stored
+  // separately stalls store forwarding.
+  return (reinterpret_cast<std::uintptr_t>(state.caught_exceptions) |
+          state.uncaught_exceptions) != 0;
+}
+
+// Runs `fiber` (not running, not finished) until it yields or finishes; on
+// return its status says which (kSuspended or kFinished, set by the fiber
+// side, so that the caller checks it once). Everything that belongs to the
+// running execution (current fiber, current Context, exception state) is
+// swapped in here and swapped back on return, so the fiber side only
+// switches stacks.
 inline void SwitchInto(FiberControl* fiber) noexcept {
   // Kept across the switch in this frame: on return, the resumer is the
   // running fiber again.
@@ -124,7 +125,16 @@ inline void SwitchInto(FiberControl* fiber) noexcept {
   fiber->status = FiberStatus::kRunning;
   current_fiber = fiber;
   contextvars::swap_current_context(fiber->context);
-  SwapExceptionState(fiber->exception_state);
+  // Both sides are almost always empty (no exception being handled), and
+  // then there is nothing to swap. The thread's state stays where it is
+  // (SwitchInto returns on the thread it was called on), and if nothing was
+  // swapped now, the slot is known to be empty on return.
+  ExceptionState& thread_state = *ThreadExceptionState();
+  const bool swapped_exception_state =
+      HasException(thread_state) || HasException(fiber->exception_state);
+  if (PERSIST_FIBERS_UNLIKELY(swapped_exception_state)) {
+    SwapExceptionState(thread_state, fiber->exception_state);
+  }
 #if PERSIST_FIBERS_ASAN
   __sanitizer_start_switch_fiber(&fiber->resumer_fake_stack,
                                  fiber->stack.bottom(),
@@ -142,18 +152,17 @@ inline void SwitchInto(FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
-  SwapExceptionState(fiber->exception_state);
+  if (PERSIST_FIBERS_UNLIKELY(swapped_exception_state ||
+                              HasException(thread_state))) {
+    SwapExceptionState(thread_state, fiber->exception_state);
+  }
   contextvars::swap_current_context(fiber->context);
   current_fiber = resumer;
-  if (PERSIST_FIBERS_UNLIKELY(fiber->status == FiberStatus::kFinished)) {
-    FinishSwitchInto(fiber);
-  } else {
-    fiber->status = FiberStatus::kSuspended;
-  }
 }
 
-// Runs on the fiber's stack when it yields or finishes: goes back to the
-// SwitchInto() that ran it, and returns when the fiber is resumed again.
+// Runs on the fiber's stack when it yields or finishes (the caller has set
+// the status to kSuspended or kFinished): goes back to the SwitchInto() that
+// ran it, and returns when the fiber is resumed again.
 inline void SwitchToResumer(FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_start_switch_fiber(

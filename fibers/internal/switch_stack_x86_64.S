@@ -41,15 +41,21 @@ persist_switch_stack:
         fnstcw  4(%rsp)
 
         movq    %rsp, (%rdi)
+        movzwl  4(%rsp), %eax   // this side's x87 control word
         movq    %rsi, %rsp
         // From here on the CFI describes the wrong stack; the rest is
-        // straight-line code without calls, so only an asynchronous
-        // unwinder (a sampling profiler's signal handler) could see that.
+        // code without calls, so only an asynchronous unwinder (a sampling
+        // profiler's signal handler) could see that.
 
-        // Restoring unconditionally is faster than comparing first: the
-        // compare would wait for the stmxcsr above to reach memory.
+        // MXCSR is restored unconditionally: comparing first would wait for
+        // the (slow, microcoded) stmxcsr above. The x87 control word is
+        // almost always the same on both sides, fnstcw's store forwards to
+        // the load above, and skipping fldcw saves about a tenth of a round
+        // trip (measured on AMD Zen 4).
         ldmxcsr (%rsp)
-        fldcw   4(%rsp)
+        cmpw    4(%rsp), %ax
+        jne     .Lload_x87_control_word
+.Lrestore_registers:
         addq    $8, %rsp
         popq    %r15
         popq    %r14
@@ -60,6 +66,9 @@ persist_switch_stack:
         popq    %rcx
         movq    %rdx, %rax
         jmpq    *%rcx
+.Lload_x87_control_word:
+        fldcw   4(%rsp)
+        jmp     .Lrestore_registers
         .cfi_endproc
         .size   persist_switch_stack, .-persist_switch_stack
 
