@@ -124,6 +124,17 @@ const std::vector<int64_t>& Probes(int64_t n) {
   return it->second;
 }
 
+// Cycles through Probes(n), the same sequence for every implementation.
+class ProbeCycle {
+ public:
+  explicit ProbeCycle(int64_t n) : probes_(Probes(n)) {}
+  int64_t next() { return probes_[next_++ & (kProbeCount - 1)]; }
+
+ private:
+  const std::vector<int64_t>& probes_;
+  size_t next_ = 0;
+};
+
 // Maps of size n, built once per process and kept for reuse.
 template <class M>
 M BuildMap(int64_t n) {
@@ -169,11 +180,10 @@ void SetBytesCounter(benchmark::State& state, double bytes_per_entry) {
 void BM_Set_Hamt(benchmark::State& state) {
   const int64_t n = state.range(0);
   const HamtMap& base = CachedMap<HamtMap>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   int64_t value = -1;
   for (auto _ : state) {
-    HamtMap updated = base.set(probes[i++ & (kProbeCount - 1)], value--);
+    HamtMap updated = base.set(probes.next(), value--);
     benchmark::DoNotOptimize(updated);
   }
   SetBytesCounter(state, BytesPerEntry(base));
@@ -183,11 +193,10 @@ void BM_Set_HamtTransient(benchmark::State& state) {
   const int64_t n = state.range(0);
   // A map of its own: every node unique, so sets write in place.
   HamtTransient transient = BuildMap<HamtMap>(n).transient();
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   int64_t value = -1;
   for (auto _ : state) {
-    transient.set(probes[i++ & (kProbeCount - 1)], value--);
+    transient.set(probes.next(), value--);
   }
   HamtMap result = std::move(transient).persistent();
   benchmark::DoNotOptimize(result);
@@ -196,12 +205,11 @@ void BM_Set_HamtTransient(benchmark::State& state) {
 void BM_Set_Naive(benchmark::State& state) {
   const int64_t n = state.range(0);
   const FlatMap& base = CachedMap<FlatMap>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   int64_t value = -1;
   for (auto _ : state) {
     FlatMap copy = base;
-    copy[probes[i++ & (kProbeCount - 1)]] = value--;
+    copy[probes.next()] = value--;
     benchmark::DoNotOptimize(copy);
   }
   SetBytesCounter(state, BaselineBytesPerEntry<FlatMap>(n));
@@ -211,11 +219,10 @@ template <class M>
 void BM_Set_Mutable(benchmark::State& state) {
   const int64_t n = state.range(0);
   M map = CachedMap<M>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   int64_t value = -1;
   for (auto _ : state) {
-    map[probes[i++ & (kProbeCount - 1)]] = value--;
+    map[probes.next()] = value--;
   }
   benchmark::DoNotOptimize(map);
   SetBytesCounter(state, BaselineBytesPerEntry<M>(n));
@@ -232,10 +239,9 @@ void BM_Set_StdUnorderedMap(benchmark::State& state) {
 void BM_Find_Hamt(benchmark::State& state) {
   const int64_t n = state.range(0);
   const HamtMap& map = CachedMap<HamtMap>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(map.find(probes[i++ & (kProbeCount - 1)]));
+    benchmark::DoNotOptimize(map.find(probes.next()));
   }
   SetBytesCounter(state, BytesPerEntry(map));
 }
@@ -244,10 +250,9 @@ template <class M>
 void BM_Find_Mutable(benchmark::State& state) {
   const int64_t n = state.range(0);
   const M& map = CachedMap<M>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   for (auto _ : state) {
-    auto it = map.find(probes[i++ & (kProbeCount - 1)]);
+    auto it = map.find(probes.next());
     benchmark::DoNotOptimize(&it->second);
   }
   SetBytesCounter(state, BaselineBytesPerEntry<M>(n));
@@ -264,10 +269,9 @@ void BM_Find_StdUnorderedMap(benchmark::State& state) {
 void BM_Erase_Hamt(benchmark::State& state) {
   const int64_t n = state.range(0);
   const HamtMap& base = CachedMap<HamtMap>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   for (auto _ : state) {
-    HamtMap erased = base.erase(probes[i++ & (kProbeCount - 1)]);
+    HamtMap erased = base.erase(probes.next());
     benchmark::DoNotOptimize(erased);
   }
 }
@@ -276,10 +280,9 @@ void BM_Erase_HamtTransient(benchmark::State& state) {
   const int64_t n = state.range(0);
   // A map of its own: every node unique, so sets write in place.
   HamtTransient transient = BuildMap<HamtMap>(n).transient();
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   for (auto _ : state) {
-    const int64_t key = probes[i++ & (kProbeCount - 1)];
+    const int64_t key = probes.next();
     transient.erase(key);
     transient.set(key, key);
   }
@@ -290,11 +293,10 @@ void BM_Erase_HamtTransient(benchmark::State& state) {
 void BM_Erase_Naive(benchmark::State& state) {
   const int64_t n = state.range(0);
   const FlatMap& base = CachedMap<FlatMap>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   for (auto _ : state) {
     FlatMap copy = base;
-    copy.erase(probes[i++ & (kProbeCount - 1)]);
+    copy.erase(probes.next());
     benchmark::DoNotOptimize(copy);
   }
 }
@@ -303,10 +305,9 @@ template <class M>
 void BM_Erase_Mutable(benchmark::State& state) {
   const int64_t n = state.range(0);
   M map = CachedMap<M>(n);
-  const auto& probes = Probes(n);
-  size_t i = 0;
+  ProbeCycle probes(n);
   for (auto _ : state) {
-    const int64_t key = probes[i++ & (kProbeCount - 1)];
+    const int64_t key = probes.next();
     map.erase(key);
     map.emplace(key, key);
   }
