@@ -53,6 +53,7 @@ def hamt_entries():
         entries += aggregate("BM_Build_StdUnorderedMap/%d" % n, 1.0,
                              bytes_per_entry=50.0)
         entries += aggregate("BM_Build_Hamt/%d" % n, 1.0, bytes_per_entry=25.0)
+        entries += aggregate("BM_Chase_Memory/%d" % n, float(log_n))
     return entries
 
 
@@ -158,12 +159,25 @@ class TargetsTest(unittest.TestCase):
         # 420 / 80 = 5.25 > 3
         self.assertEqual((r.status, r.measured), ("FAIL", "5.25×"))
         self.assertIn("Naive: 1", r.detail)
+        self.assertNotIn("memory floor", r.detail)
+        # With the machine's latency at 1M: (80 + 2 * 100) / 80 = 3.5.
+        self.suites["hamt"][("Chase", "Memory", 10**6)] = M(100.0, {})
+        r = check(self.suites, threshold)
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("Chase_Memory 1M = 100 ns) ÷ Set 1k: 3.5×", r.detail)
 
     def test_find_ratio_against_flat_hash_map(self):
         check, threshold = self.target("Find at n=1k")
         self.assertEqual(threshold, 1.5)
         r = check(self.suites, threshold)
         self.assertEqual((r.status, r.measured), ("FAIL", "3× at n=1k"))
+        self.assertEqual(r.detail, "")
+        M = make_report.Measurement
+        self.suites["hamt"][("FindChain", "Hamt", 1000)] = M(15.0, {})
+        self.suites["hamt"][("FindChain", "FlatHashMap", 1000)] = M(12.0, {})
+        r = check(self.suites, threshold)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(r.detail, "one lookup's latency (FindChain): 1.25×")
 
     def test_the_threshold_is_inclusive(self):
         check, _ = self.target("Find at n=1k")
@@ -261,6 +275,9 @@ class ReportTest(unittest.TestCase):
         # The Set table: Naive takes 2e5 ns = 200 µs, 1667 times Hamt's.
         self.assertIn("| 100k | 120 ns | 200 µs | 1667× |", report)
         self.assertIn("| 10 | 40 ns | 20 ns | 0.5× |", report)
+        # The latency table: 24 bytes per entry, 6 ns at 100k.
+        self.assertIn("### Memory latency of this machine", report)
+        self.assertIn("| 100k | 2.29 MB | 6 ns |", report)
 
 
 class FormatTest(unittest.TestCase):
@@ -271,6 +288,9 @@ class FormatTest(unittest.TestCase):
         self.assertEqual(make_report.fmt_ratio(0.25), "0.25×")
         self.assertEqual(make_report.fmt_arg(1000000), "1M")
         self.assertEqual(make_report.fmt_arg(1500), "1500")
+        self.assertEqual(make_report.fmt_bytes(24 * 10**6), "22.9 MB")
+        self.assertEqual(make_report.fmt_bytes(24000), "23.4 KB")
+        self.assertEqual(make_report.fmt_bytes(24), "24 B")
 
     def test_slope(self):
         self.assertAlmostEqual(

@@ -24,12 +24,18 @@
 //            one node per level for Hamt). At n = 1M the 65536 probes touch
 //            a few MB of FlatHashMap and about three times that of Hamt, so
 //            those results depend on how much of the shared L3 is free.
+//   FindChain  Find, but each key depends on the previous lookup's result,
+//            so lookups cannot overlap: the latency of one lookup (Hamt and
+//            FlatHashMap).
 //   Erase    remove an existing random key. Hamt and Naive keep the base
 //            and drop the result; mutable maps (and HamtTransient) erase it
 //            and insert it back so the size stays n (both costs measured).
 //   Iterate  sum the values of all n entries (items_per_second = entries).
 //   Build    insert n random keys into an empty map (Hamt: m = m.set(...);
 //            Naive stops at 10k since it is quadratic).
+//
+// Baseline of the machine: BM_Chase_Memory/<n>, one dependent load in a
+// buffer the size of an n-entry Hamt (see there).
 //
 // Counter bytes_per_entry: bytes of live memory for the n-entry map divided
 // by n. Hamt: node bytes of its size-class allocator (exact, no malloc
@@ -40,7 +46,12 @@
 // Run: bazel run --config=bench //hamt:map_benchmark -- --benchmark_filter=...
 // (--benchmark_min_time=0.1 for a quicker pass.)
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -129,6 +140,12 @@ class ProbeCycle {
  public:
   explicit ProbeCycle(int64_t n) : probes_(Probes(n)) {}
   int64_t next() { return probes_[next_++ & (kProbeCount - 1)]; }
+  // The next probe, or the one after it when `previous_value` is odd: the
+  // key depends on the previous lookup's result (values are key indices).
+  int64_t next_after(int64_t previous_value) {
+    next_ += static_cast<size_t>(previous_value & 1);
+    return next();
+  }
 
  private:
   const std::vector<int64_t>& probes_;
@@ -262,6 +279,63 @@ void BM_Find_FlatHashMap(benchmark::State& state) {
 }
 void BM_Find_StdUnorderedMap(benchmark::State& state) {
   BM_Find_Mutable<StdMap>(state);
+}
+
+// ---- FindChain: latency ----
+
+void BM_FindChain_Hamt(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const HamtMap& map = CachedMap<HamtMap>(n);
+  ProbeCycle probes(n);
+  int64_t value = 0;
+  for (auto _ : state) value = *map.find(probes.next_after(value));
+  benchmark::DoNotOptimize(value);
+}
+
+void BM_FindChain_FlatHashMap(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const FlatMap& map = CachedMap<FlatMap>(n);
+  ProbeCycle probes(n);
+  int64_t value = 0;
+  for (auto _ : state) value = map.find(probes.next_after(value))->second;
+  benchmark::DoNotOptimize(value);
+}
+
+// ---- Chase: the machine's memory latency ----
+
+// Follows a random cycle of pointers, one per 64-byte line, through a
+// buffer as big as the n-entry Hamt (24 bytes per entry), allocated like
+// its nodes (2 MiB aligned, transparent huge pages where the kernel allows
+// them). Each load waits for the one before: the latency of one cache or
+// DRAM access at that working-set size. A lookup or an update at n = 1M
+// needs at least two such dependent accesses below the cached top levels.
+void BM_Chase_Memory(benchmark::State& state) {
+  constexpr size_t kLine = 64;
+  constexpr size_t kAlign = size_t{2} << 20;
+  const size_t lines =
+      std::max<size_t>(2, static_cast<size_t>(state.range(0)) * 24 / kLine);
+  const size_t bytes = (lines * kLine + kAlign - 1) / kAlign * kAlign;
+  std::unique_ptr<char, decltype(&std::free)> buffer(
+      static_cast<char*>(std::aligned_alloc(kAlign, bytes)), &std::free);
+  if (buffer == nullptr) {
+    state.SkipWithError("out of memory");
+    return;
+  }
+#if defined(MADV_HUGEPAGE)
+  madvise(buffer.get(), bytes, MADV_HUGEPAGE);
+#endif
+  // Sattolo's shuffle: a permutation with a single cycle through all lines.
+  std::vector<size_t> order(lines);
+  for (size_t i = 0; i < lines; ++i) order[i] = i;
+  std::mt19937_64 rng(lines);
+  for (size_t i = lines - 1; i > 0; --i) std::swap(order[i], order[rng() % i]);
+  for (size_t i = 0; i < lines; ++i) {
+    char* next = buffer.get() + order[(i + 1) % lines] * kLine;
+    std::memcpy(buffer.get() + order[i] * kLine, &next, sizeof next);
+  }
+  char* position = buffer.get() + order[0] * kLine;
+  for (auto _ : state) std::memcpy(&position, position, sizeof position);
+  benchmark::DoNotOptimize(position);
 }
 
 // ---- Erase ----
@@ -427,6 +501,10 @@ HAMT_BENCHMARK(BM_Set_StdUnorderedMap, kMaxSize);
 HAMT_BENCHMARK(BM_Find_Hamt, kMaxSize);
 HAMT_BENCHMARK(BM_Find_FlatHashMap, kMaxSize);
 HAMT_BENCHMARK(BM_Find_StdUnorderedMap, kMaxSize);
+
+HAMT_BENCHMARK(BM_FindChain_Hamt, kMaxSize);
+HAMT_BENCHMARK(BM_FindChain_FlatHashMap, kMaxSize);
+HAMT_BENCHMARK(BM_Chase_Memory, kMaxSize);
 
 HAMT_BENCHMARK(BM_Erase_Hamt, kMaxSize);
 HAMT_BENCHMARK(BM_Erase_HamtTransient, kMaxSize);
