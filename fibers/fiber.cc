@@ -54,7 +54,7 @@ void Destroy(FiberControl* fiber) noexcept {
           "it resumed)");
     case FiberStatus::kSuspended:
       fiber->unwinding = true;
-      SwitchInto(fiber);
+      SwitchInto(fiber, /*value=*/fiber);
       // yield() terminates rather than let an unwinding fiber suspend, so
       // the fiber has finished.
       FinishSwitchInto(fiber);

@@ -158,8 +158,11 @@ inline void yield() {
     internal::YieldOutsideFiberOrWhileUnwinding(fiber);
   }
   fiber->status = internal::FiberStatus::kSuspended;
-  internal::SwitchToResumer(fiber);
-  if (PERSIST_FIBERS_UNLIKELY(fiber->unwinding)) internal::ThrowFiberUnwind();
+  // Non-null when resumed by ~Fiber to unwind: tested in a register, where
+  // fiber->unwinding would be one more load after the switch.
+  if (PERSIST_FIBERS_UNLIKELY(internal::SwitchToResumer(fiber) != nullptr)) {
+    internal::ThrowFiberUnwind();
+  }
 }
 
 inline bool in_fiber() noexcept { return internal::current_fiber != nullptr; }

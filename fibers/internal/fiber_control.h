@@ -118,7 +118,7 @@ inline bool HasException(const ExceptionState& state) noexcept {
 // running execution (current fiber, current Context, exception state) is
 // swapped in here and swapped back on return, so the fiber side only
 // switches stacks.
-inline void SwitchInto(FiberControl* fiber) noexcept {
+inline void SwitchInto(FiberControl* fiber, void* value = nullptr) noexcept {
   // Kept across the switch in this frame: on return, the resumer is the
   // running fiber again.
   FiberControl* const resumer = current_fiber;
@@ -148,7 +148,7 @@ inline void SwitchInto(FiberControl* fiber) noexcept {
   fiber->resumer_tsan_fiber = __tsan_get_current_fiber();
   __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
 #endif
-  persist_switch_stack(&fiber->resumer_sp, fiber->fiber_sp, nullptr);
+  persist_switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value);
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
@@ -162,8 +162,10 @@ inline void SwitchInto(FiberControl* fiber) noexcept {
 
 // Runs on the fiber's stack when it yields or finishes (the caller has set
 // the status to kSuspended or kFinished): goes back to the SwitchInto() that
-// ran it, and returns when the fiber is resumed again.
-inline void SwitchToResumer(FiberControl* fiber) noexcept {
+// ran it, and returns when the fiber is resumed again, with the `value` that
+// SwitchInto() passed (non-null: the fiber is being destroyed and must
+// unwind).
+inline void* SwitchToResumer(FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_start_switch_fiber(
       fiber->status == FiberStatus::kFinished ? nullptr
@@ -173,13 +175,15 @@ inline void SwitchToResumer(FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_TSAN
   __tsan_switch_to_fiber(fiber->resumer_tsan_fiber, 0);
 #endif
-  persist_switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
+  void* value =
+      persist_switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
 #if PERSIST_FIBERS_ASAN
   // The next resumer may be another stack than the last one.
   __sanitizer_finish_switch_fiber(fiber->fiber_fake_stack,
                                   &fiber->resumer_stack_bottom,
                                   &fiber->resumer_stack_size);
 #endif
+  return value;
 }
 
 }  // namespace internal
