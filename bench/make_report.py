@@ -362,7 +362,7 @@ def target_fiber_vs_boost(s, threshold):
     raw = ratio(time_of(suite, "Switch", "FiberRaw"),
                 time_of(suite, "Switch", "BoostContext"))
     return _at_most(slowdown, threshold, fmt_ratio(slowdown),
-                    "raw switch without the Context swap: %s" % fmt_ratio(raw))
+                    "the bare assembly switch (FiberRaw): %s" % fmt_ratio(raw))
 
 
 def target_fiber_vs_ucontext(s, threshold):

@@ -40,6 +40,15 @@
 // kernel allows) that keeps freed memory for reuse and never returns it to
 // the system.
 //
+// Speed (int64 -> int64, g++ -O3, AMD EPYC; bench/REPORT.md has the rest):
+// find about 6 ns at 1k entries (2x absl::flat_hash_map, which needs fewer
+// instructions per lookup); one lookup's latency at 1M entries is that of
+// flat_hash_map (both need two dependent memory accesses, ~150 ns each),
+// though flat_hash_map overlaps more independent lookups. set keeping the
+// old map: about 0.1 us at 1k entries, 0.5 us at 1M (the path's bottom two
+// nodes come from memory), against 9 us and 28 ms for copying a
+// flat_hash_map and inserting.
+//
 // Exceptions: if hashing, copying or moving a K or V, or an allocation
 // throws, the operation has no effect (every existing map is unchanged) and
 // nothing leaks. at() throws hamt::KeyNotFoundError (a std::out_of_range).
