@@ -334,7 +334,9 @@ void BM_Chase_Memory(benchmark::State& state) {
     std::memcpy(buffer.get() + order[i] * kLine, &next, sizeof next);
   }
   char* position = buffer.get() + order[0] * kLine;
-  for (auto _ : state) std::memcpy(&position, position, sizeof position);
+  for (auto _ : state) {
+    std::memcpy(&position, static_cast<const void*>(position), sizeof(char*));
+  }
   benchmark::DoNotOptimize(position);
 }
 
