@@ -112,8 +112,8 @@
 // The naive reference implementation, with the same API, is in
 // contextvars/naive/contextvars.h (namespace contextvars::naive).
 
-#ifndef CONTEXTVARS_CONTEXTVARS_H_
-#define CONTEXTVARS_CONTEXTVARS_H_
+#ifndef PERSIST_CONTEXTVARS_CONTEXTVARS_H_
+#define PERSIST_CONTEXTVARS_CONTEXTVARS_H_
 
 #include <string>
 #include <utility>
@@ -183,4 +183,4 @@ auto wrap(Fn fn) {
 
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_CONTEXTVARS_H_
+#endif  // PERSIST_CONTEXTVARS_CONTEXTVARS_H_

@@ -142,7 +142,7 @@ void NaiveSizes(benchmark::internal::Benchmark* b) {
   for (int n = 1; n <= 10000; n *= 10) b->Arg(n);
 }
 
-#define CONTEXTVARS_BENCHMARK(op)    \
+#define PERSIST_CONTEXTVARS_BENCHMARK(op)    \
   BENCHMARK_TEMPLATE(BM_##op, Hamt)  \
       ->Name("BM_" #op "_Hamt")      \
       ->Apply(HamtSizes);            \
@@ -150,10 +150,10 @@ void NaiveSizes(benchmark::internal::Benchmark* b) {
       ->Name("BM_" #op "_Naive")     \
       ->Apply(NaiveSizes)
 
-CONTEXTVARS_BENCHMARK(VarGet);
-CONTEXTVARS_BENCHMARK(VarSet);
-CONTEXTVARS_BENCHMARK(VarSetReset);
-CONTEXTVARS_BENCHMARK(CopyContext);
-CONTEXTVARS_BENCHMARK(ContextRun);
+PERSIST_CONTEXTVARS_BENCHMARK(VarGet);
+PERSIST_CONTEXTVARS_BENCHMARK(VarSet);
+PERSIST_CONTEXTVARS_BENCHMARK(VarSetReset);
+PERSIST_CONTEXTVARS_BENCHMARK(CopyContext);
+PERSIST_CONTEXTVARS_BENCHMARK(ContextRun);
 
 }  // namespace

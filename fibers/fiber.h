@@ -135,14 +135,14 @@ bool in_fiber() noexcept;
 
 inline void Fiber::resume() {
   internal::FiberControl* const fiber = control_.get();
-  if (PERSIST_FIBERS_UNLIKELY(fiber == nullptr ||
+  if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr ||
                               fiber->status >=
                                   internal::FiberStatus::kRunning)) {
     internal::ThrowCannotResume(fiber);
   }
   internal::SwitchInto(fiber);
   // Only a finished fiber can have an exception to rethrow.
-  if (PERSIST_FIBERS_UNLIKELY(fiber->status ==
+  if (PERSIST_BASE_PREDICT_FALSE(fiber->status ==
                               internal::FiberStatus::kFinished)) {
     internal::FinishResume(fiber);
   }
@@ -155,13 +155,13 @@ inline bool Fiber::done() const noexcept {
 
 inline void yield() {
   internal::FiberControl* const fiber = internal::current_fiber;
-  if (PERSIST_FIBERS_UNLIKELY(fiber == nullptr || fiber->unwinding)) {
+  if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr || fiber->unwinding)) {
     internal::YieldOutsideFiberOrWhileUnwinding(fiber);
   }
   fiber->status = internal::FiberStatus::kSuspended;
   // Non-null when resumed by ~Fiber to unwind: tested in a register, where
   // fiber->unwinding would be one more load after the switch.
-  if (PERSIST_FIBERS_UNLIKELY(internal::SwitchToResumer(fiber) != nullptr)) {
+  if (PERSIST_BASE_PREDICT_FALSE(internal::SwitchToResumer(fiber) != nullptr)) {
     internal::ThrowFiberUnwind();
   }
 }

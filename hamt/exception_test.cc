@@ -18,10 +18,10 @@
 #include "hamt/map.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define HAMT_TEST_SANITIZED 1
+#define PERSIST_HAMT_TEST_SANITIZED 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define HAMT_TEST_SANITIZED 1
+#define PERSIST_HAMT_TEST_SANITIZED 1
 #endif
 #endif
 
@@ -200,7 +200,7 @@ TEST_P(ExceptionTest, FailingHashOnUniqueMapLeavesItUnchanged) {
   EXPECT_EQ(Tracked::live, live_before);
 }
 
-#ifndef HAMT_TEST_SANITIZED
+#ifndef PERSIST_HAMT_TEST_SANITIZED
 TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
   const int64_t live_before = Tracked::live;
   {
@@ -247,7 +247,7 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
 
 }  // namespace
 
-#ifndef HAMT_TEST_SANITIZED
+#ifndef PERSIST_HAMT_TEST_SANITIZED
 // Counting replacement of the global allocation functions. g++ -O2 inlines
 // these and then flags free() of what `new` returned, not seeing that this
 // `new` is malloc.

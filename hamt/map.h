@@ -76,8 +76,8 @@
 //              [](auto& k, auto& v) { /* removed */ },
 //              [](auto& k, auto& old_v, auto& new_v) { /* changed */ });
 
-#ifndef HAMT_MAP_H_
-#define HAMT_MAP_H_
+#ifndef PERSIST_HAMT_MAP_H_
+#define PERSIST_HAMT_MAP_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -598,4 +598,4 @@ void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
 
 }  // namespace hamt
 
-#endif  // HAMT_MAP_H_
+#endif  // PERSIST_HAMT_MAP_H_

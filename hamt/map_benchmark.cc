@@ -488,40 +488,40 @@ void BM_Build_StdUnorderedMap(benchmark::State& state) {
 
 // MinTime is left to --benchmark_min_time (a per-benchmark MinTime would
 // override the flag).
-#define HAMT_BENCHMARK(name, max_n)  \
+#define PERSIST_HAMT_BENCHMARK(name, max_n)  \
   BENCHMARK(name)                    \
       ->Unit(benchmark::kNanosecond) \
       ->RangeMultiplier(10)          \
       ->Range(1, max_n)
 
-HAMT_BENCHMARK(BM_Set_Hamt, kMaxSize);
-HAMT_BENCHMARK(BM_Set_HamtTransient, kMaxSize);
-HAMT_BENCHMARK(BM_Set_Naive, kMaxSize);
-HAMT_BENCHMARK(BM_Set_FlatHashMap, kMaxSize);
-HAMT_BENCHMARK(BM_Set_StdUnorderedMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Set_Hamt, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Set_HamtTransient, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Set_Naive, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Set_FlatHashMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Set_StdUnorderedMap, kMaxSize);
 
-HAMT_BENCHMARK(BM_Find_Hamt, kMaxSize);
-HAMT_BENCHMARK(BM_Find_FlatHashMap, kMaxSize);
-HAMT_BENCHMARK(BM_Find_StdUnorderedMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Find_Hamt, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Find_FlatHashMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Find_StdUnorderedMap, kMaxSize);
 
-HAMT_BENCHMARK(BM_FindChain_Hamt, kMaxSize);
-HAMT_BENCHMARK(BM_FindChain_FlatHashMap, kMaxSize);
-HAMT_BENCHMARK(BM_Chase_Memory, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_FindChain_Hamt, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_FindChain_FlatHashMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Chase_Memory, kMaxSize);
 
-HAMT_BENCHMARK(BM_Erase_Hamt, kMaxSize);
-HAMT_BENCHMARK(BM_Erase_HamtTransient, kMaxSize);
-HAMT_BENCHMARK(BM_Erase_Naive, kMaxSize);
-HAMT_BENCHMARK(BM_Erase_FlatHashMap, kMaxSize);
-HAMT_BENCHMARK(BM_Erase_StdUnorderedMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Erase_Hamt, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Erase_HamtTransient, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Erase_Naive, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Erase_FlatHashMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Erase_StdUnorderedMap, kMaxSize);
 
-HAMT_BENCHMARK(BM_Iterate_Hamt, kMaxSize);
-HAMT_BENCHMARK(BM_Iterate_FlatHashMap, kMaxSize);
-HAMT_BENCHMARK(BM_Iterate_StdUnorderedMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Iterate_Hamt, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Iterate_FlatHashMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Iterate_StdUnorderedMap, kMaxSize);
 
-HAMT_BENCHMARK(BM_Build_Hamt, kMaxSize);
-HAMT_BENCHMARK(BM_Build_HamtTransient, kMaxSize);
-HAMT_BENCHMARK(BM_Build_Naive, 10000);
-HAMT_BENCHMARK(BM_Build_FlatHashMap, kMaxSize);
-HAMT_BENCHMARK(BM_Build_StdUnorderedMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Build_Hamt, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Build_HamtTransient, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Build_Naive, 10000);
+PERSIST_HAMT_BENCHMARK(BM_Build_FlatHashMap, kMaxSize);
+PERSIST_HAMT_BENCHMARK(BM_Build_StdUnorderedMap, kMaxSize);
 
 }  // namespace

@@ -24,7 +24,7 @@
 
 namespace {
 
-#define HAMT_FUZZ_CHECK(condition)                                          \
+#define PERSIST_HAMT_FUZZ_CHECK(condition)                                          \
   do {                                                                      \
     if (!(condition)) {                                                     \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
@@ -69,13 +69,13 @@ class ByteReader {
 
 template <class TestMap>
 void CheckSame(const TestMap& map, const Entries& model) {
-  HAMT_FUZZ_CHECK(map.size() == model.size());
-  HAMT_FUZZ_CHECK(map.empty() == model.empty());
+  PERSIST_HAMT_FUZZ_CHECK(map.size() == model.size());
+  PERSIST_HAMT_FUZZ_CHECK(map.empty() == model.empty());
   Entries contents;
   for (const auto& entry : map) {
-    HAMT_FUZZ_CHECK(contents.emplace(entry.first, entry.second).second);
+    PERSIST_HAMT_FUZZ_CHECK(contents.emplace(entry.first, entry.second).second);
   }
-  HAMT_FUZZ_CHECK(contents == model);
+  PERSIST_HAMT_FUZZ_CHECK(contents == model);
 }
 
 template <class TestMap>
@@ -83,11 +83,11 @@ void CheckFind(const TestMap& map, const Entries& model, int key) {
   const int* found = map.find(key);
   auto it = model.find(key);
   if (it == model.end()) {
-    HAMT_FUZZ_CHECK(found == nullptr);
-    HAMT_FUZZ_CHECK(!map.contains(key));
+    PERSIST_HAMT_FUZZ_CHECK(found == nullptr);
+    PERSIST_HAMT_FUZZ_CHECK(!map.contains(key));
   } else {
-    HAMT_FUZZ_CHECK(found != nullptr && *found == it->second);
-    HAMT_FUZZ_CHECK(map.count(key) == 1);
+    PERSIST_HAMT_FUZZ_CHECK(found != nullptr && *found == it->second);
+    PERSIST_HAMT_FUZZ_CHECK(map.count(key) == 1);
   }
 }
 
@@ -120,7 +120,7 @@ void RunProgram(ByteReader& in) {
         map = (how & 1) ? std::move(map).erase(key) : map.erase(key);
         model.erase(key);
         CheckFind(map, model, key);
-        HAMT_FUZZ_CHECK(map.size() == model.size());
+        PERSIST_HAMT_FUZZ_CHECK(map.size() == model.size());
         break;
       }
       case 3:  // find
@@ -133,7 +133,7 @@ void RunProgram(ByteReader& in) {
           map = std::move(map).set(key, value + i);
           model[key] = value + i;
         }
-        HAMT_FUZZ_CHECK(map.size() == model.size());
+        PERSIST_HAMT_FUZZ_CHECK(map.size() == model.size());
         break;
       }
       case 5: {  // a transient batch, from a shared or unique map
@@ -149,11 +149,11 @@ void RunProgram(ByteReader& in) {
             transient.set(key, value);
             model[key] = value;
           } else {
-            HAMT_FUZZ_CHECK(transient.erase(key) == (model.erase(key) == 1));
+            PERSIST_HAMT_FUZZ_CHECK(transient.erase(key) == (model.erase(key) == 1));
           }
           const int* found = transient.find(key);
-          HAMT_FUZZ_CHECK((found != nullptr) == (model.count(key) == 1));
-          HAMT_FUZZ_CHECK(transient.size() == model.size());
+          PERSIST_HAMT_FUZZ_CHECK((found != nullptr) == (model.count(key) == 1));
+          PERSIST_HAMT_FUZZ_CHECK(transient.size() == model.size());
         }
         map = std::move(transient).persistent();
         CheckSame(map, model);
@@ -169,11 +169,11 @@ void RunProgram(ByteReader& in) {
         if (!versions.empty()) {
           const auto& [old_map, old_model] =
               versions[in.Next() % versions.size()];
-          HAMT_FUZZ_CHECK((old_map == map) == (old_model == model));
-          HAMT_FUZZ_CHECK((old_map != map) == (old_model != model));
+          PERSIST_HAMT_FUZZ_CHECK((old_map == map) == (old_model == model));
+          PERSIST_HAMT_FUZZ_CHECK((old_map != map) == (old_model != model));
         }
         const TestMap rebuilt(model.begin(), model.end());
-        HAMT_FUZZ_CHECK(rebuilt == map && !(map != rebuilt));
+        PERSIST_HAMT_FUZZ_CHECK(rebuilt == map && !(map != rebuilt));
         break;
       }
       case 8:  // iterate

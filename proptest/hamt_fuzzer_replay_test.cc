@@ -2,7 +2,7 @@
 // the plain test run (bazel test, ctest) keeps the fuzzer's findings fixed
 // without libFuzzer. A mismatch aborts, failing the test.
 //
-// The corpus directory is HAMT_FUZZER_CORPUS if set, else the one the build
+// The corpus directory is PERSIST_HAMT_FUZZER_CORPUS if set, else the one the build
 // names (CMake), else proptest/corpus/hamt_fuzzer under the current
 // directory (Bazel runs tests at the root of the runfiles).
 
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 namespace {
 
 std::filesystem::path CorpusDirectory() {
-  if (const char* dir = std::getenv("HAMT_FUZZER_CORPUS")) return dir;
+  if (const char* dir = std::getenv("PERSIST_HAMT_FUZZER_CORPUS")) return dir;
 #ifdef PERSIST_HAMT_FUZZER_CORPUS
   return PERSIST_HAMT_FUZZER_CORPUS;
 #else

@@ -19,8 +19,8 @@
 //   operator==;
 // where a const_iterator dereferences to a pair of VarKey and ValueRef.
 
-#ifndef CONTEXTVARS_INTERNAL_BASIC_CONTEXT_H_
-#define CONTEXTVARS_INTERNAL_BASIC_CONTEXT_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_BASIC_CONTEXT_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_BASIC_CONTEXT_H_
 
 #include <atomic>
 #include <cstddef>
@@ -170,7 +170,7 @@ class BasicContextVar {
   T GetOr(OnAbsent on_absent) const {
     if constexpr (F::kCacheGets) {
       const GetCacheEntry& entry = SlotOf<F>::cache_entry(id_);
-      if (CONTEXTVARS_INTERNAL_LIKELY(entry.tag == id_)) {
+      if (PERSIST_BASE_PREDICT_TRUE(entry.tag == id_)) {
         if constexpr (kValueInCache) {
           T value;
           std::memcpy(&value, entry.value, sizeof(T));
@@ -197,7 +197,7 @@ class BasicContextVar {
     return ref != nullptr ? &ref->template get<T>() : nullptr;
   }
 
-  CONTEXTVARS_INTERNAL_NOINLINE const T* FindAndCache() const {
+  PERSIST_BASE_NOINLINE const T* FindAndCache() const {
     const T* value = Find();
     if (value == nullptr) {
       SlotOf<F>::Fill(id_, id_ | kAbsentTag);
@@ -503,4 +503,4 @@ struct CurrentContextOps {
 }  // namespace internal
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_BASIC_CONTEXT_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_BASIC_CONTEXT_H_

@@ -2,8 +2,8 @@
 // types for both, so generic code catches the same errors). Included by the
 // public headers; documented in contextvars/contextvars.h.
 
-#ifndef CONTEXTVARS_INTERNAL_ERRORS_H_
-#define CONTEXTVARS_INTERNAL_ERRORS_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_ERRORS_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_ERRORS_H_
 
 #include <stdexcept>
 #include <string>
@@ -64,4 +64,4 @@ class ContextAlreadyEnteredError : public std::runtime_error {
 
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_ERRORS_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_ERRORS_H_

@@ -2,8 +2,8 @@
 // Copy O(1); set/erase O(log32 n), editing in place the nodes the context
 // owns alone (the usual case after the first set following a copy).
 
-#ifndef CONTEXTVARS_INTERNAL_HAMT_MAPPING_H_
-#define CONTEXTVARS_INTERNAL_HAMT_MAPPING_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_HAMT_MAPPING_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_HAMT_MAPPING_H_
 
 #include <cstddef>
 #include <utility>
@@ -48,4 +48,4 @@ class HamtMapping {
 }  // namespace internal
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_HAMT_MAPPING_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_HAMT_MAPPING_H_

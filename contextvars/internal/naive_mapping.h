@@ -2,8 +2,8 @@
 // (gevent.contextvars) does it: an immutable hash map shared by copies and
 // copied whole on every set or erase. Copy O(1); set/erase O(n).
 
-#ifndef CONTEXTVARS_INTERNAL_NAIVE_MAPPING_H_
-#define CONTEXTVARS_INTERNAL_NAIVE_MAPPING_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_NAIVE_MAPPING_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_NAIVE_MAPPING_H_
 
 #include <cstddef>
 #include <memory>
@@ -62,4 +62,4 @@ class NaiveMapping {
 }  // namespace internal
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_NAIVE_MAPPING_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_NAIVE_MAPPING_H_

@@ -4,8 +4,8 @@
 // thread_slot.h), which needs release()/Adopt(), and because the keys and
 // values of a context's map are then one pointer wide.
 
-#ifndef CONTEXTVARS_INTERNAL_REF_PTR_H_
-#define CONTEXTVARS_INTERNAL_REF_PTR_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_REF_PTR_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_REF_PTR_H_
 
 #include <atomic>
 #include <cstdint>
@@ -88,4 +88,4 @@ class RefPtr {
 }  // namespace internal
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_REF_PTR_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_REF_PTR_H_

@@ -19,26 +19,17 @@
 // thread_local (ThreadExitRelease) that is only touched on the slow path that
 // creates the thread's first context.
 
-#ifndef CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
-#define CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
 
 #include <cstddef>
 #include <cstdint>
 
+#include "base/optimization.h"
 #include "contextvars/internal/ref_ptr.h"
 
 namespace contextvars {
 namespace internal {
-
-#if defined(__GNUC__)
-#define CONTEXTVARS_INTERNAL_NOINLINE __attribute__((noinline))
-#define CONTEXTVARS_INTERNAL_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define CONTEXTVARS_INTERNAL_LIKELY(x) __builtin_expect(!!(x), 1)
-#else
-#define CONTEXTVARS_INTERNAL_NOINLINE
-#define CONTEXTVARS_INTERNAL_UNLIKELY(x) (x)
-#define CONTEXTVARS_INTERNAL_LIKELY(x) (x)
-#endif
 
 // Variable ids are below 2^63; a tag with this bit set caches "no value".
 inline constexpr uint64_t kAbsentTag = uint64_t{1} << 63;
@@ -63,7 +54,7 @@ class ThreadSlot {
   // The calling thread's current context; a new empty one on first use.
   static State* Current() {
     State* state = thread_state_.current;
-    if (CONTEXTVARS_INTERNAL_UNLIKELY(state == nullptr)) state = InitCurrent();
+    if (PERSIST_BASE_PREDICT_FALSE(state == nullptr)) state = InitCurrent();
     return state;
   }
 
@@ -73,7 +64,7 @@ class ThreadSlot {
   static State* Exchange(State* incoming) {
     ThreadState& state = thread_state_;
     State* outgoing = state.current;
-    if (CONTEXTVARS_INTERNAL_UNLIKELY(outgoing == nullptr)) {
+    if (PERSIST_BASE_PREDICT_FALSE(outgoing == nullptr)) {
       outgoing = InitCurrent();
     }
     state.current = incoming;
@@ -126,7 +117,7 @@ class ThreadSlot {
     }
   };
 
-  static CONTEXTVARS_INTERNAL_NOINLINE State* InitCurrent() {
+  static PERSIST_BASE_NOINLINE State* InitCurrent() {
     State* state = RefPtr<State>(new State()).release();
     thread_state_.current = state;
     Invalidate();
@@ -142,4 +133,4 @@ class ThreadSlot {
 }  // namespace internal
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_THREAD_SLOT_H_

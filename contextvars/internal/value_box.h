@@ -10,8 +10,8 @@
 // captures, when it is made in set(), how to compare two values: with T's
 // operator== when T has one, otherwise by identity (same box).
 
-#ifndef CONTEXTVARS_INTERNAL_VALUE_BOX_H_
-#define CONTEXTVARS_INTERNAL_VALUE_BOX_H_
+#ifndef PERSIST_CONTEXTVARS_INTERNAL_VALUE_BOX_H_
+#define PERSIST_CONTEXTVARS_INTERNAL_VALUE_BOX_H_
 
 #include <atomic>
 #include <cstddef>
@@ -125,4 +125,4 @@ ValueRef MakeValueRef(T value) {
 }  // namespace internal
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_INTERNAL_VALUE_BOX_H_
+#endif  // PERSIST_CONTEXTVARS_INTERNAL_VALUE_BOX_H_

@@ -17,8 +17,8 @@
 //   contextvars::naive::copy_context().run([&] { var.set(2); });
 //   var.reset(token);  // var.get() == 0
 
-#ifndef CONTEXTVARS_NAIVE_CONTEXTVARS_H_
-#define CONTEXTVARS_NAIVE_CONTEXTVARS_H_
+#ifndef PERSIST_CONTEXTVARS_NAIVE_CONTEXTVARS_H_
+#define PERSIST_CONTEXTVARS_NAIVE_CONTEXTVARS_H_
 
 #include <string>
 #include <utility>
@@ -96,4 +96,4 @@ auto wrap(Fn fn) {
 }  // namespace naive
 }  // namespace contextvars
 
-#endif  // CONTEXTVARS_NAIVE_CONTEXTVARS_H_
+#endif  // PERSIST_CONTEXTVARS_NAIVE_CONTEXTVARS_H_

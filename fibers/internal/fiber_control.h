@@ -13,16 +13,11 @@
 #include <exception>
 #include <functional>
 
+#include "base/optimization.h"
 #include "contextvars/contextvars.h"
 #include "fibers/internal/sanitizers.h"
 #include "fibers/internal/stack.h"
 #include "fibers/internal/switch_stack.h"
-
-#if defined(__GNUC__)
-#define PERSIST_FIBERS_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define PERSIST_FIBERS_UNLIKELY(x) (x)
-#endif
 
 namespace fibers {
 
@@ -99,7 +94,7 @@ void SwapExceptionState(ExceptionState& thread_state,
 // The calling thread's runtime exception state.
 inline ExceptionState* ThreadExceptionState() noexcept {
   ExceptionState* thread_state = thread_exception_state;
-  if (PERSIST_FIBERS_UNLIKELY(thread_state == nullptr)) {
+  if (PERSIST_BASE_PREDICT_FALSE(thread_state == nullptr)) {
     thread_state = InitThreadExceptionState();
   }
   return thread_state;
@@ -132,7 +127,7 @@ inline void SwitchInto(FiberControl* fiber, void* value = nullptr) noexcept {
   ExceptionState& thread_state = *ThreadExceptionState();
   const bool swapped_exception_state =
       HasException(thread_state) || HasException(fiber->exception_state);
-  if (PERSIST_FIBERS_UNLIKELY(swapped_exception_state)) {
+  if (PERSIST_BASE_PREDICT_FALSE(swapped_exception_state)) {
     SwapExceptionState(thread_state, fiber->exception_state);
   }
 #if PERSIST_FIBERS_ASAN
@@ -152,7 +147,7 @@ inline void SwitchInto(FiberControl* fiber, void* value = nullptr) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
-  if (PERSIST_FIBERS_UNLIKELY(swapped_exception_state ||
+  if (PERSIST_BASE_PREDICT_FALSE(swapped_exception_state ||
                               HasException(thread_state))) {
     SwapExceptionState(thread_state, fiber->exception_state);
   }

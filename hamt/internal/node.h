@@ -33,8 +33,8 @@
 // makes equality structural. Only the order of pairs in a collision node
 // depends on history.
 
-#ifndef HAMT_INTERNAL_NODE_H_
-#define HAMT_INTERNAL_NODE_H_
+#ifndef PERSIST_HAMT_INTERNAL_NODE_H_
+#define PERSIST_HAMT_INTERNAL_NODE_H_
 
 #include <atomic>
 #include <cstddef>
@@ -90,7 +90,7 @@ inline int PopCountByTable(uint32_t x) {
 
 #if defined(__x86_64__) && !defined(__POPCNT__) && \
     (defined(__GNUC__) || defined(__clang__))
-#define HAMT_INTERNAL_RUNTIME_POPCNT 1
+#define PERSIST_HAMT_INTERNAL_RUNTIME_POPCNT 1
 // Whether the CPU has the popcnt instruction (every x86-64 since ~2008, but
 // not the x86-64 baseline the code is compiled for). Dynamically
 // initialized: code running before that sees false and uses the table,
@@ -110,7 +110,7 @@ template <bool kHardware>
 inline int PopCountWith(uint32_t x) {
 #if defined(__POPCNT__)
   return __builtin_popcount(x);
-#elif defined(HAMT_INTERNAL_RUNTIME_POPCNT)
+#elif defined(PERSIST_HAMT_INTERNAL_RUNTIME_POPCNT)
   if (kHardware) {
     uint32_t count;
     __asm__("popcntl %1, %0" : "=r"(count) : "r"(x) : "cc");
@@ -124,7 +124,7 @@ inline int PopCountWith(uint32_t x) {
 
 // Whether PopCountWith<true> may be used.
 inline bool CpuHasPopCount() {
-#if defined(HAMT_INTERNAL_RUNTIME_POPCNT)
+#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_POPCNT)
   return kCpuHasPopcnt;
 #else
   return true;  // PopCountWith ignores its argument
@@ -1133,4 +1133,4 @@ class NodeOps : public NodeLayout<K, V> {
 }  // namespace internal
 }  // namespace hamt
 
-#endif  // HAMT_INTERNAL_NODE_H_
+#endif  // PERSIST_HAMT_INTERNAL_NODE_H_

@@ -20,8 +20,8 @@
 // Under AddressSanitizer (and when HAMT_USE_SYSTEM_ALLOCATOR is defined) every
 // node goes to ::operator new/delete so use-after-free and leaks are visible.
 
-#ifndef HAMT_INTERNAL_NODE_ALLOCATOR_H_
-#define HAMT_INTERNAL_NODE_ALLOCATOR_H_
+#ifndef PERSIST_HAMT_INTERNAL_NODE_ALLOCATOR_H_
+#define PERSIST_HAMT_INTERNAL_NODE_ALLOCATOR_H_
 
 #include <atomic>
 #include <cstddef>
@@ -234,4 +234,4 @@ inline void FreeNodeMemory(void* memory, size_t bytes) noexcept {
 }  // namespace internal
 }  // namespace hamt
 
-#endif  // HAMT_INTERNAL_NODE_ALLOCATOR_H_
+#endif  // PERSIST_HAMT_INTERNAL_NODE_ALLOCATOR_H_
