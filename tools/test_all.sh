@@ -6,8 +6,28 @@
 # libFuzzer run, the report generator's unit test, a benchmark smoke run and
 # the consumer builds (Bazel, CMake find_package and add_subdirectory).
 # Ends with "steps: N passed, M failed"; exits non-zero when a step failed.
+#
+# Every step builds what it needs (cmake_build below configures a build
+# directory when it has none and brings the targets it asks for up to date),
+# so any step runs alone, in any order:
+#   tools/test_all.sh --only valgrind        # steps whose name contains it
+#   tools/test_all.sh --only asan --only tsan
+#   TEST_ONLY=smoke tools/test_all.sh        # the same from the environment
+#   tools/test_all.sh --list                 # the step names
+# The match is a case-insensitive substring of the name printed after "==>".
 set -u
 cd "$(dirname "$0")/.."
+only=()
+[ -n "${TEST_ONLY:-}" ] && only+=("$TEST_ONLY")
+list=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --only) only+=("${2:?--only needs a step name}"); shift 2 ;;
+    --only=*) only+=("${1#--only=}"); shift ;;
+    --list) list=1; shift ;;
+    *) echo "usage: $0 [--only STEP]... [--list]" >&2; exit 2 ;;
+  esac
+done
 . tools/require_packages.sh
 require_packages bazel-bootstrap bazel-rules-java g++ clang libclang-rt-14-dev \
   cmake make libabsl-dev libbenchmark-dev librapidcheck-dev googletest \
@@ -17,9 +37,22 @@ require_packages bazel-bootstrap bazel-rules-java g++ clang libclang-rt-14-dev \
 passed=0
 failed=0
 failed_steps=()
+selected() {
+  local name=${1,,} pattern
+  [ ${#only[@]} -eq 0 ] && return 0
+  for pattern in "${only[@]}"; do
+    [[ $name == *"${pattern,,}"* ]] && return 0
+  done
+  return 1
+}
 step() {
   local name=$1
   shift
+  if [ $list -eq 1 ]; then
+    echo "$name"
+    return
+  fi
+  selected "$name" || return 0
   echo
   echo "==> [$((passed + failed + 1))] $name"
   local start=$SECONDS
@@ -35,18 +68,32 @@ step() {
 
 bazel_test() { bazel test //... "$@"; }
 
-cmake_build_and_test() {
+# cmake_build gcc|clang [TARGET...]: configures build-test-<compiler>
+# (RelWithDebInfo, tests and benchmarks on) if it is not yet, then builds the
+# targets (default: all). Idempotent: whichever step runs first configures.
+cmake_build() {
   local compiler=$1 dir=build-test-$1
+  shift
   local cxx=g++ cc=gcc
   [ "$compiler" = clang ] && cxx=clang++ cc=clang
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx >/dev/null &&
-    cmake --build "$dir" -j2 &&
-    ctest --test-dir "$dir" --output-on-failure -j2
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx \
+      -DPERSIST_BUILD_TESTS=ON -DPERSIST_BUILD_BENCHMARKS=ON >/dev/null ||
+      return 1
+  fi
+  local targets=()
+  [ $# -gt 0 ] && targets=(--target "$@")
+  cmake --build "$dir" -j2 "${targets[@]}"
+}
+
+cmake_build_and_test() {
+  cmake_build "$1" && ctest --test-dir "build-test-$1" --output-on-failure -j2
 }
 
 valgrind_subset() {
   local dir=build-test-gcc test
+  cmake_build gcc map_test contextvars_test || return 1
   for test in hamt/map_test contextvars/contextvars_test; do
     [ -x "$dir/$test" ] || { echo "missing $dir/$test"; return 1; }
     valgrind --quiet --error-exitcode=1 --leak-check=full \
@@ -57,6 +104,8 @@ valgrind_subset() {
 
 benchmark_smoke() {
   local dir=build-test-gcc bench
+  cmake_build gcc map_benchmark contextvars_benchmark fiber_benchmark ||
+    return 1
   for bench in hamt/map_benchmark contextvars/contextvars_benchmark \
     fibers/fiber_benchmark; do
     "$dir/$bench" --benchmark_min_time=0.001 \
@@ -78,6 +127,8 @@ step "benchmark smoke run" benchmark_smoke
 step "consumers: Bazel, CMake find_package, add_subdirectory" \
   bash tools/test_consumers.sh
 
+[ $list -eq 1 ] && exit 0
+[ $((passed + failed)) -gt 0 ] || { echo "no step matches: ${only[*]}"; exit 2; }
 echo
 [ $failed -eq 0 ] || printf 'failed step: %s\n' "${failed_steps[@]}"
 echo "steps: $passed passed, $failed failed"
