@@ -1,83 +1,113 @@
 #!/usr/bin/env bash
-# Builds the three benchmark binaries in release mode with CMake, runs them and
-# writes bench/REPORT.md and its plots (bench/*.png):
+# Builds the benchmark binaries twice with CMake, at -O2 with the flags of
+# Bazel's `-c opt` (what Bazel users get; the report shows this build and
+# judges its targets at it) and at -O3 (CMake Release), runs them and writes
+# bench/REPORT.md and its plots (bench/*.png):
 #   tools/bench_report.sh
+# The -O3 build runs only each suite's hot paths (bench/report_sections/:
+# hot_paths and also_o3), right after the same suite's -O2 run, with the same
+# repetitions and min_time: the report puts them side by side. BENCH_O3=all
+# runs every benchmark at -O3 too (about twice as long).
 # Works on a fresh Debian 12 machine: run as root it installs the Debian
 # packages it misses, otherwise it prints the apt-get line and exits 1.
-# About 10 minutes on 2 cores. Settings, from the environment:
-#   BUILD_DIR=build-bench      CMake build directory (results in BUILD_DIR/results)
+# About 13 minutes on 2 cores. Settings, from the environment:
+#   BUILD_DIR=build-bench      prefix of the build directories: BUILD_DIR-O2 and
+#                              BUILD_DIR-O3 (results in each one's results/)
 #   BENCH_REPETITIONS=3        repetitions per benchmark; the report takes the median
 #   BENCH_MIN_TIME=0.2         seconds each repetition runs at least
-#   BENCH_FILTER=regex         run only the matching benchmarks (default: all)
+#   BENCH_FILTER=regex         run only the matching benchmarks at -O2 (default:
+#                              all); the -O3 build still runs its hot paths
+#   BENCH_O3=hot               hot: -O3 runs the hot paths only; all: everything
+#                              (BENCH_FILTER applies); none: no -O3 build
 #   CXX=clang++                the compiler (default: CMake's choice, c++)
 # A suite that does not build or crashes is reported as missing; the script
 # still writes the report and exits 0, so read its Targets table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/require_packages.sh
-require_packages cmake make g++ libabsl-dev libbenchmark-dev \
+require_packages cmake make g++ binutils libabsl-dev libbenchmark-dev \
   libboost-context-dev gnuplot-nox python3
 
-build_dir=${BUILD_DIR:-build-bench}
+build_prefix=${BUILD_DIR:-build-bench}
 repetitions=${BENCH_REPETITIONS:-3}
 min_time=${BENCH_MIN_TIME:-0.2}
 filter=${BENCH_FILTER:-}
-results=$build_dir/results
-logs=$build_dir/logs
+o3_mode=${BENCH_O3:-hot}
+case $o3_mode in hot | all | none) ;; *)
+  echo "BENCH_O3 is hot, all or none, not $o3_mode" >&2
+  exit 2
+  ;;
+esac
 # suite name, CMake target, binary path inside the build directory
 suites=(
   "hamt map_benchmark hamt/map_benchmark"
   "contextvars contextvars_benchmark contextvars/contextvars_benchmark"
   "fibers fiber_benchmark fibers/fiber_benchmark"
 )
+# What `bazel build -c opt` passes gcc (bazel aquery -c opt on a cc_binary,
+# Bazel 4.2 default toolchain), less the warnings, which do not change code:
+# compile, then link.
+bazel_opt_flags="-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=1 -fstack-protector \
+-fno-omit-frame-pointer -g0 -O2 -DNDEBUG -ffunction-sections -fdata-sections"
+bazel_opt_link="-fuse-ld=gold -Wl,-z,relro,-z,now -Wl,--gc-sections"
+builds=(O2)
+[ "$o3_mode" = none ] || builds+=(O3)
 start=$SECONDS
 elapsed() { printf '%dm%02ds' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)); }
 
-echo "==> [configure] cmake -S . -B $build_dir (Release, tests off)"
-mkdir -p "$logs"
-if ! cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-  -DPERSIST_BUILD_TESTS=OFF -DPERSIST_BUILD_BENCHMARKS=ON \
-  -DPERSIST_INSTALL=OFF >"$logs/configure.log" 2>&1; then
-  tail -n 30 "$logs/configure.log"
-  echo "==> configure failed (full log: $logs/configure.log)" >&2
-  exit 1
-fi
-cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-compiler="$("${cxx:-c++}" --version | head -n 1), -O3 -DNDEBUG (CMake Release)"
-echo "    compiler: $compiler"
+# configure O2|O3: the CMake build directory of that level.
+configure() {
+  local level=$1 dir=$build_prefix-$1 type=Release
+  [ "$level" = O2 ] && type=BazelOpt
+  local args=(-DCMAKE_BUILD_TYPE=$type -DPERSIST_BUILD_TESTS=OFF
+    -DPERSIST_BUILD_BENCHMARKS=ON -DPERSIST_INSTALL=OFF)
+  if [ "$level" = O2 ]; then
+    args+=(
+      "-DCMAKE_CXX_FLAGS_BAZELOPT=$bazel_opt_flags"
+      "-DCMAKE_C_FLAGS_BAZELOPT=$bazel_opt_flags"
+      "-DCMAKE_ASM_FLAGS_BAZELOPT=-DNDEBUG"
+      "-DCMAKE_EXE_LINKER_FLAGS_BAZELOPT=$bazel_opt_link")
+  fi
+  echo "==> [configure -$level] cmake -S . -B $dir ($type, tests off)"
+  mkdir -p "$dir/logs"
+  if ! cmake -S . -B "$dir" "${args[@]}" >"$dir/logs/configure.log" 2>&1; then
+    tail -n 30 "$dir/logs/configure.log"
+    echo "==> configure failed (full log: $dir/logs/configure.log)" >&2
+    exit 1
+  fi
+  rm -rf "$dir/results"
+  mkdir -p "$dir/results"
+}
 
-rm -rf "$results"
-mkdir -p "$results"
-report_args=()
-number=0
-for entry in "${suites[@]}"; do
-  read -r suite target binary <<<"$entry"
-  number=$((number + 1))
-  step="[$number/${#suites[@]} $suite]"
-  echo "==> $step building $target ($(elapsed))"
-  if ! cmake --build "$build_dir" -j2 --target "$target" \
+# run_suite LEVEL SUITE TARGET BINARY FILTER STEP: builds and runs one suite
+# at one level into LEVEL's results/SUITE.json; returns 1 when it has none.
+run_suite() {
+  local level=$1 suite=$2 target=$3 binary=$4 run_filter=$5 step=$6
+  local dir=$build_prefix-$level
+  local logs=$dir/logs json=$dir/results/$suite.json
+  echo "==> $step building $target at -$level ($(elapsed))"
+  if ! cmake --build "$dir" -j2 --target "$target" \
     >"$logs/$target.build.log" 2>&1; then
     tail -n 20 "$logs/$target.build.log"
     echo "    $target did not build: $suite is reported as missing" \
       "(log: $logs/$target.build.log)"
-    continue
+    return 1
   fi
-  if [ ! -x "$build_dir/$binary" ]; then
-    echo "    no $build_dir/$binary: $suite is reported as missing"
-    continue
+  if [ ! -x "$dir/$binary" ]; then
+    echo "    no $dir/$binary: $suite is reported as missing"
+    return 1
   fi
-  json=$results/$suite.json
-  report_args+=(--json "$suite=$json")
-  list_args=()
-  [ -n "$filter" ] && list_args+=("--benchmark_filter=$filter")
-  total=$("$build_dir/$binary" --benchmark_list_tests=true "${list_args[@]}" |
+  local list_args=()
+  [ -n "$run_filter" ] && list_args+=("--benchmark_filter=$run_filter")
+  local total
+  total=$("$dir/$binary" --benchmark_list_tests=true "${list_args[@]}" |
     wc -l) || total="?"
   echo "==> $step running $total benchmarks, $repetitions repetitions of" \
     "at least ${min_time}s each ($(elapsed))"
   # The console shows one _median line per finished benchmark: that is the
   # progress line.
   set +e
-  "$build_dir/$binary" "${list_args[@]}" --benchmark_format=console \
+  "$dir/$binary" "${list_args[@]}" --benchmark_format=console \
     --benchmark_color=false --benchmark_out_format=json \
     --benchmark_out="$json" --benchmark_repetitions="$repetitions" \
     --benchmark_report_aggregates_only=true \
@@ -89,17 +119,50 @@ for entry in "${suites[@]}"; do
         printf "    %s %d/%d %-44s %s %s\n", step, done, total, name, $4, $5
         fflush()
       }'
-  status=${PIPESTATUS[0]}
+  local status=${PIPESTATUS[0]}
   set -e
   if [ "$status" -ne 0 ]; then
     tail -n 20 "$logs/$suite.run.stderr"
     echo "    $binary exited with status $status: a partial or unreadable" \
       "result is reported as missing"
   fi
+  return 0
+}
+
+for level in "${builds[@]}"; do configure "$level"; done
+cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_prefix-O2/CMakeCache.txt")
+compiler=$("${cxx:-c++}" --version | head -n 1)
+echo "    compiler: $compiler"
+
+report_args=()
+number=0
+for entry in "${suites[@]}"; do
+  read -r suite target binary <<<"$entry"
+  number=$((number + 1))
+  for level in "${builds[@]}"; do
+    run_filter=$filter
+    if [ "$level" = O3 ] && [ "$o3_mode" = hot ]; then
+      run_filter=$(python3 bench/make_report.py --print-o3-filter "$suite")
+      [ -n "$run_filter" ] || continue
+    fi
+    step="[$number/${#suites[@]} $suite -$level]"
+    if run_suite "$level" "$suite" "$target" "$binary" "$run_filter" "$step"; then
+      flag=--json
+      [ "$level" = O3 ] && flag=--json-o3
+      report_args+=("$flag" "$suite=$build_prefix-$level/results/$suite.json")
+    fi
+  done
 done
 
+runs="median of $repetitions repetitions, each at least ${min_time}s"
+o3_runs=$runs
+[ "$o3_mode" = hot ] && o3_runs="$runs, hot paths only (BENCH_O3=hot)"
+[ -n "$filter" ] && runs="$runs, filter $filter"
+[ -n "$filter" ] && [ "$o3_mode" = all ] && o3_runs="$o3_runs, filter $filter"
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \
   --plot-dir bench --compiler "$compiler" \
-  --settings "median of $repetitions repetitions, each at least ${min_time}s${filter:+, filter $filter}"
-echo "==> done in $(elapsed): bench/REPORT.md (raw results in $results)"
+  --settings "$bazel_opt_flags, link $bazel_opt_link (Bazel's -c opt, CMake build type BazelOpt); $runs" \
+  --settings-o3 "-O3 -DNDEBUG (CMake Release); $o3_runs"
+echo "==> done in $(elapsed): bench/REPORT.md (raw results in" \
+  "$build_prefix-O2/results${builds[1]:+ and $build_prefix-O3/results})"
