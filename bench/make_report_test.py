@@ -142,25 +142,25 @@ class TargetsTest(unittest.TestCase):
 
     def test_set_speedup_over_naive_at_1k_and_100k(self):
         check, threshold = self.target("Set at n=1k")
-        self.assertEqual(threshold, 50)
+        self.assertGreater(threshold, 25)  # the fake data falls short
         r = check(self.suites, threshold)
-        # 2 * 1000 / (20 * 4) = 25: below 50.
+        # 2 * 1000 / (20 * 4) = 25: below the threshold.
         self.assertEqual((r.status, r.measured), ("FAIL", "25× at n=1k"))
         check, threshold = self.target("Set at n=100k")
         r = check(self.suites, threshold)
-        self.assertEqual(threshold, 2000)
-        # 2 * 100000 / (20 * 6) = 1667: below 2000.
+        self.assertGreater(threshold, 1667)
+        # 2 * 100000 / (20 * 6) = 1667: below the threshold.
         self.assertEqual((r.status, r.measured), ("FAIL", "1667× at n=100k"))
         self.assertEqual(check(self.suites, 1666).status, "PASS")
 
     def test_set_growth_needs_1m(self):
         check, threshold = self.target("Set at n=1M")
-        self.assertEqual(threshold, 3)
+        self.assertLess(threshold, 5.25)  # the 1M point below fails it
         self.assertEqual(check(self.suites, threshold).status, "MISSING")
         M = report_lib.Measurement
         self.suites["hamt"][("Set", "Hamt", 10**6)] = M(20.0 * 7 * 3, {})
         r = check(self.suites, threshold)
-        # 420 / 80 = 5.25 > 3
+        # 420 / 80 = 5.25: above the threshold.
         self.assertEqual((r.status, r.measured), ("FAIL", "5.25×"))
         self.assertIn("Naive: 1", r.detail)
         self.assertNotIn("memory floor", r.detail)
@@ -172,7 +172,7 @@ class TargetsTest(unittest.TestCase):
 
     def test_find_ratio_against_flat_hash_map(self):
         check, threshold = self.target("Find at n=1k")
-        self.assertEqual(threshold, 1.5)
+        self.assertLess(threshold, 3)
         r = check(self.suites, threshold)
         self.assertEqual((r.status, r.measured), ("FAIL", "3× at n=1k"))
         self.assertEqual(r.detail, "")
@@ -190,7 +190,7 @@ class TargetsTest(unittest.TestCase):
 
     def test_memory_uses_the_counter_at_1m(self):
         check, threshold = self.target("≤ {} bytes")
-        self.assertEqual(threshold, 24)
+        self.assertGreaterEqual(threshold, 23.5)  # the counter below passes
         self.assertEqual(check(self.suites, threshold).status, "MISSING")
         M = report_lib.Measurement
         self.suites["hamt"][("Build", "Hamt", 10**6)] = M(
@@ -279,8 +279,10 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| hamt | -O2 ÷ -O3 | every hot path at -O2 ≤ 1.1× its "
                       "time at -O3 | **MISSING** | – | no -O3 results given |",
                       report)
-        self.assertIn("| hamt | -O2 | Set at n=100k ≥ 2000× faster than Naive | "
-                      "**FAIL** | 1667× at n=100k |", report)
+        promise = next(t for t in by_name("hamt").targets
+                       if t.promise.startswith("Set at n=100k"))
+        self.assertIn("| hamt | -O2 | %s | **FAIL** | 1667× at n=100k |" %
+                      promise.promise.format(promise.threshold), report)
         # The Set table: Naive takes 2e5 ns = 200 µs, 1667 times Hamt's.
         self.assertIn("| 100k | 120 ns | 200 µs | 1667× |", report)
         self.assertIn("| 10 | 40 ns | 20 ns | 0.5× |", report)
@@ -342,29 +344,30 @@ class BuildsTest(unittest.TestCase):
                               ("Switch", "BoostContext", None): M(10.0, {})}}
         self.builds = {"O2": self.o2, "O3": self.o3}
 
-    def results(self):
-        return {(s, b, p): r for s, b, p, r in
-                report_lib.evaluate_targets(SUITES, self.builds)}
+    def result(self, suite, build, promise_start):
+        """The one result of suite's target judged in build (a heading:
+        -O2, -O3 or -O2 ÷ -O3) whose promise starts so."""
+        found = [r for s, b, p, r in
+                 report_lib.evaluate_targets(SUITES, self.builds)
+                 if (s, b) == (suite, build) and p.startswith(promise_start)]
+        self.assertEqual(len(found), 1, (suite, build, promise_start))
+        return found[0]
 
     def test_fiber_targets_are_judged_in_their_build(self):
-        results = self.results()
-        # -O2: 10.4 / 10 = 1.04 <= 1.05; -O3: 10.2 / 10 = 1.02 > 1.0.
-        at_o2 = results[("fibers", "-O2",
-                         "Switch_Fiber ≤ 1.05× Switch_BoostContext")]
+        # -O2: 10.4 / 10 = 1.04, within issue 12's 1.05; -O3: 10.2 / 10 =
+        # 1.02, above issue 5's 1.0.
+        at_o2 = self.result("fibers", "-O2", "Switch_Fiber ≤")
         self.assertEqual((at_o2.status, at_o2.measured), ("PASS", "1.04×"))
-        at_o3 = results[("fibers", "-O3",
-                         "Switch_Fiber ≤ 1.0× Switch_BoostContext")]
+        at_o3 = self.result("fibers", "-O3", "Switch_Fiber ≤")
         self.assertEqual((at_o3.status, at_o3.measured), ("FAIL", "1.02×"))
         # Ucontext only ran at -O2, where its target is judged.
-        self.assertEqual(results[(
-            "fibers", "-O2", "Switch_Fiber ≥ 20× faster than Switch_Ucontext "
-            "(swapcontext)")].status, "PASS")
+        self.assertEqual(
+            self.result("fibers", "-O2", "Switch_Fiber ≥").status, "PASS")
 
     def test_hot_path_target_takes_the_worst_and_needs_all(self):
-        key = ("hamt", "-O2 ÷ -O3",
-               "every hot path at -O2 ≤ 1.1× its time at -O3")
+        key = ("hamt", "-O2 ÷ -O3", "every hot path")
         # Find 1M, Set 1M, Erase ... have no times: MISSING, naming them.
-        r = self.results()[key]
+        r = self.result(*key)
         self.assertEqual(r.status, "MISSING")
         self.assertIn("BM_Find_Hamt/1000000", r.detail)
         M = report_lib.Measurement
@@ -372,12 +375,12 @@ class BuildsTest(unittest.TestCase):
             for op in ("Find", "Set", "Erase"):
                 for n in (1000, 10**6):
                     build["hamt"].setdefault((op, "Hamt", n), M(50.0, {}))
-        r = self.results()[key]
+        r = self.result(*key)
         # Set 1k: 120 / 100 = 1.2 > 1.1.
         self.assertEqual((r.status, r.measured),
                          ("FAIL", "1.2× (worst: BM_Set_Hamt/1000)"))
         self.o2["hamt"][("Set", "Hamt", 1000)] = M(110.0, {})
-        self.assertEqual(self.results()[key].status, "PASS")  # inclusive
+        self.assertEqual(self.result(*key).status, "PASS")  # inclusive
 
     def test_hot_path_table(self):
         lines = report_lib.hot_path_section(SUITES, self.builds)

@@ -474,17 +474,12 @@ def machine_lines(contexts, compiler, now):
 # The report.
 
 
-def run_name_key(run_name):
-    """'BM_Find_Hamt/1000' -> the (op, impl, arg) key of a loaded suite."""
-    return parse_name(run_name)
-
-
 def hot_path_rows(suite_defs, builds):
     """[(suite name, run name, -O2 ns, -O3 ns, -O2 ÷ -O3)] of every hot path."""
     rows = []
     for definition in suite_defs:
         for run_name in definition.hot_paths:
-            key = run_name_key(run_name)
+            key = parse_name(run_name)
             times = [time_of((builds.get(b) or {}).get(definition.name), *key)
                      for b in (PRIMARY_BUILD, COMPARED_BUILD)]
             rows.append((definition.name, run_name, times[0], times[1],
