@@ -499,7 +499,8 @@ def hot_path_target(definition):
         worst = max(rows, key=lambda r: r[4])
         return at_most(worst[4], threshold, "%s (worst: %s)" % (
             fmt_ratio(worst[4]), worst[1]),
-            "%d hot paths; see the -O2 against -O3 table" % len(rows))
+            "%d hot path%s; see the -O2 against -O3 table" % (
+                len(rows), "" if len(rows) == 1 else "s"))
     return Target("every hot path at -O2 ≤ {}× its time at -O3", check,
                   HOT_PATH_LIMIT, build="both")
 
