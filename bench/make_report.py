@@ -16,7 +16,8 @@ file or report_lib.py names a suite.
 
 --json is the build the report shows and judges the targets at (-O2, the
 flags of Bazel's `-c opt`); --json-o3 the same suites built at -O3, for the
-table of hot paths side by side and the targets marked O3. A suite whose file
+table of hot paths side by side and the targets marked O3; --json-o2-hot
+the hot paths at -O2 run again right before the -O3 ones, for that table. A suite whose file
 is absent or unreadable is reported as missing, and every target that needs it
 as MISSING, never as a crash. --print-o3-filter SUITE prints the
 --benchmark_filter regex of what the -O3 build of SUITE must run.
@@ -55,6 +56,10 @@ def main(argv=None):
     parser.add_argument("--json-o3", action="append", default=[],
                         metavar="SUITE=FILE",
                         help="the same at -O3, for the hot-path table")
+    parser.add_argument("--json-o2-hot", action="append", default=[],
+                        metavar="SUITE=FILE",
+                        help="the hot paths at -O2 again, run right before "
+                        "the -O3 ones: the -O2 column of the hot-path table")
     parser.add_argument("--out", default="bench/REPORT.md")
     parser.add_argument("--plot-dir", default=None,
                         help="where the plots go (default: next to --out)")
@@ -80,6 +85,9 @@ def main(argv=None):
     if args.json_o3:
         files[report_lib.COMPARED_BUILD] = parse_files(parser, args.json_o3,
                                                        "--json-o3")
+    if args.json_o2_hot:
+        files[report_lib.PRIMARY_HOT_BUILD] = parse_files(
+            parser, args.json_o2_hot, "--json-o2-hot")
     builds, problems, contexts = {}, {}, []
     for key, paths in files.items():
         builds[key], problems[key] = {}, {}

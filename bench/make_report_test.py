@@ -397,6 +397,20 @@ class BuildsTest(unittest.TestCase):
         self.assertEqual(report_lib.hot_path_section(SUITES, {"O2": self.o2}),
                          [])
 
+    def test_the_hot_pass_at_o2_is_the_one_compared(self):
+        M = report_lib.Measurement
+        self.builds["O2hot"] = {"hamt": {("Set", "Hamt", 1000): M(105.0, {})},
+                                "contextvars": None, "fibers": None}
+        text = "\n".join(report_lib.hot_path_section(SUITES, self.builds))
+        self.assertIn("right before the -O3 one", text)
+        # Set 1k from the hot pass (105), Find 1k from the full -O2 run.
+        self.assertIn("| hamt | `BM_Set_Hamt/1000` | 105 ns | 100 ns | 1.05× | "
+                      "**PASS** |", text)
+        self.assertIn("| hamt | `BM_Find_Hamt/1000` | 6 ns | 6 ns | 1× |", text)
+        # The targets table's own -O2 numbers stay those of the full run.
+        self.assertIn("Judged at -O2", report_lib.build_report(
+            SUITES, self.builds, {}, [], "", [], None, "now", {})[0])
+
     def test_end_to_end_with_both_builds(self):
         with tempfile.TemporaryDirectory() as d:
             o2 = write_json(d, "o2.json", hamt_entries()

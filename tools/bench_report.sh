@@ -5,12 +5,14 @@
 # bench/REPORT.md and its plots (bench/*.png):
 #   tools/bench_report.sh
 # The -O3 build runs only each suite's hot paths (bench/report_sections/:
-# hot_paths and also_o3), right after the same suite's -O2 run, with the same
-# repetitions and min_time: the report puts them side by side. BENCH_O3=all
-# runs every benchmark at -O3 too (about twice as long).
+# hot_paths and also_o3), right after the same suite's -O2 run and a second
+# -O2 pass of the same hot paths, with the same repetitions and min_time: the
+# report puts those two passes side by side. BENCH_O3=all runs every
+# benchmark at -O3 too (about twice as long) and compares the full runs.
 # Works on a fresh Debian 12 machine: run as root it installs the Debian
 # packages it misses, otherwise it prints the apt-get line and exits 1.
-# About 13 minutes on 2 cores. Settings, from the environment:
+# About 13 minutes on 2 cores (12m05s with warm build directories, at load 8).
+# Settings, from the environment:
 #   BUILD_DIR=build-bench      prefix of the build directories: BUILD_DIR-O2 and
 #                              BUILD_DIR-O3 (results in each one's results/)
 #   BENCH_REPETITIONS=3        repetitions per benchmark; the report takes the median
@@ -79,12 +81,13 @@ configure() {
   mkdir -p "$dir/results"
 }
 
-# run_suite LEVEL SUITE TARGET BINARY FILTER STEP: builds and runs one suite
-# at one level into LEVEL's results/SUITE.json; returns 1 when it has none.
+# run_suite LEVEL SUITE TARGET BINARY FILTER STEP [NAME]: builds and runs one
+# suite at one level into LEVEL's results/NAME.json (NAME defaults to SUITE);
+# returns 1 when it has none.
 run_suite() {
   local level=$1 suite=$2 target=$3 binary=$4 run_filter=$5 step=$6
-  local dir=$build_prefix-$level
-  local logs=$dir/logs json=$dir/results/$suite.json
+  local name=${7:-$2} dir=$build_prefix-$level
+  local logs=$dir/logs json=$dir/results/${7:-$2}.json
   echo "==> $step building $target at -$level ($(elapsed))"
   if ! cmake --build "$dir" -j2 --target "$target" \
     >"$logs/$target.build.log" 2>&1; then
@@ -111,7 +114,7 @@ run_suite() {
     --benchmark_color=false --benchmark_out_format=json \
     --benchmark_out="$json" --benchmark_repetitions="$repetitions" \
     --benchmark_report_aggregates_only=true \
-    --benchmark_min_time="$min_time" 2>"$logs/$suite.run.stderr" |
+    --benchmark_min_time="$min_time" 2>"$logs/$name.run.stderr" |
     awk -v step="$step" -v total="$total" '
       / *[^ ]+_median / {
         done++
@@ -122,7 +125,7 @@ run_suite() {
   local status=${PIPESTATUS[0]}
   set -e
   if [ "$status" -ne 0 ]; then
-    tail -n 20 "$logs/$suite.run.stderr"
+    tail -n 20 "$logs/$name.run.stderr"
     echo "    $binary exited with status $status: a partial or unreadable" \
       "result is reported as missing"
   fi
@@ -144,6 +147,13 @@ for entry in "${suites[@]}"; do
     if [ "$level" = O3 ] && [ "$o3_mode" = hot ]; then
       run_filter=$(python3 bench/make_report.py --print-o3-filter "$suite")
       [ -n "$run_filter" ] || continue
+      # The hot paths at -O2 once more, right before -O3: the side-by-side
+      # pair then runs seconds apart, not the whole suite apart.
+      if run_suite O2 "$suite" "$target" "$binary" "$run_filter" \
+        "[$number/${#suites[@]} $suite -O2 hot]" "$suite.hot"; then
+        report_args+=(--json-o2-hot
+          "$suite=$build_prefix-O2/results/$suite.hot.json")
+      fi
     fi
     step="[$number/${#suites[@]} $suite -$level]"
     if run_suite "$level" "$suite" "$target" "$binary" "$run_filter" "$step"; then
@@ -156,7 +166,8 @@ done
 
 runs="median of $repetitions repetitions, each at least ${min_time}s"
 o3_runs=$runs
-[ "$o3_mode" = hot ] && o3_runs="$runs, hot paths only (BENCH_O3=hot)"
+[ "$o3_mode" = hot ] && o3_runs="$runs, hot paths only (BENCH_O3=hot), each \
+suite's right after an -O2 pass of the same hot paths"
 [ -n "$filter" ] && runs="$runs, filter $filter"
 [ -n "$filter" ] && [ "$o3_mode" = all ] && o3_runs="$o3_runs, filter $filter"
 echo "==> [report] bench/make_report.py ($(elapsed))"
