@@ -170,10 +170,12 @@ o3_runs=$runs
 suite's right after an -O2 pass of the same hot paths"
 [ -n "$filter" ] && runs="$runs, filter $filter"
 [ -n "$filter" ] && [ "$o3_mode" = all ] && o3_runs="$o3_runs, filter $filter"
+report_args+=(--settings "$bazel_opt_flags, link $bazel_opt_link (Bazel's -c \
+opt, CMake build type BazelOpt); $runs")
+[ "$o3_mode" = none ] ||
+  report_args+=(--settings-o3 "-O3 -DNDEBUG (CMake Release); $o3_runs")
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \
-  --plot-dir bench --compiler "$compiler" \
-  --settings "$bazel_opt_flags, link $bazel_opt_link (Bazel's -c opt, CMake build type BazelOpt); $runs" \
-  --settings-o3 "-O3 -DNDEBUG (CMake Release); $o3_runs"
+  --plot-dir bench --compiler "$compiler"
 echo "==> done in $(elapsed): bench/REPORT.md (raw results in" \
   "$build_prefix-O2/results${builds[1]:+ and $build_prefix-O3/results})"
