@@ -8,6 +8,7 @@ The C++ headers are taken from the repository this directory is in (pip 23
 builds a local directory in place); PERSIST_SOURCE_DIR overrides that.
 """
 
+import glob
 import os
 
 from setuptools import Extension, setup
@@ -28,6 +29,12 @@ SOURCES = [
     "internal/greenlet_local.cc",
 ]
 
+# Rebuild when any C++ header of the library or the module changes.
+DEPENDS = sorted(
+    path for directory in ("base", "hamt", "contextvars", "python")
+    for path in glob.glob(os.path.join(SOURCE_DIR, directory, "**", "*.h"),
+                          recursive=True))
+
 setup(
     name="persist",
     version="0.1.0",
@@ -41,6 +48,7 @@ setup(
             # "python/..." and "contextvars/..." resolve from the repository
             # root, like every include of the project.
             include_dirs=[SOURCE_DIR],
+            depends=DEPENDS,
             language="c++",
             extra_compile_args=["-std=c++17", "-O2", "-DNDEBUG", "-Wall",
                                 "-Wextra", "-fvisibility=hidden"],
