@@ -7,8 +7,8 @@
 // contexts hold their keys), so iterating a context can always hand out the
 // variable object. Copies (the C++ get() returns T by value) only increment
 // reference counts and so need the GIL, which every caller holds; the
-// destructor defers its decrements (see deferred_decref.h), so it is safe
-// anywhere, even without the GIL.
+// destructor defers the decrements that could run Python code (see
+// deferred_decref.h), so it is safe anywhere, even without the GIL.
 //
 // PyValue has no operator==: the C++ layer then compares two values by
 // identity (same set()), and Context.__eq__ compares values with Python's ==
@@ -49,8 +49,8 @@ class PyValue {
     return *this;
   }
   ~PyValue() {
-    if (var_ != nullptr) DeferredDecref::Add(var_);
-    if (value_ != nullptr) DeferredDecref::Add(value_);
+    if (var_ != nullptr) DeferredDecref::Release(var_);
+    if (value_ != nullptr) DeferredDecref::Release(value_);
   }
 
   bool has_value() const noexcept { return value_ != nullptr; }
