@@ -159,15 +159,14 @@ PyObject* ContextVarGet(PyObject* object, PyObject* const* args,
     return nullptr;
   }
   ContextVarObject* self = AsVar(object);
-  PyValue found;
   try {
-    found = self->var.get().get(PyValue());
+    PyValue found = self->var.get().get(PyValue());
+    if (PERSIST_BASE_PREDICT_TRUE(found.has_value())) {
+      return std::move(found).ReleaseValue();
+    }
   } catch (...) {
     SetErrorFromCurrentException();
     return nullptr;
-  }
-  if (PERSIST_BASE_PREDICT_TRUE(found.has_value())) {
-    return std::move(found).ReleaseValue();
   }
   if (nargs == 1) return Py_NewRef(args[0]);
   if (self->default_value != nullptr) return Py_NewRef(self->default_value);

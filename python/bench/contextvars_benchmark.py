@@ -66,43 +66,66 @@ def empty():
     pass
 
 
-def measure(run_once, min_time, repetitions):
-    """run_once(loops) -> None. Returns [(iterations, real_ns, cpu_ns)] per
-    repetition, each repetition at least min_time seconds."""
+def calibrate(run_once, min_time):
+    """The loop count for which run_once(loops) takes about min_time."""
     loops = 1
-    while True:  # calibrate
+    while True:
         start = time.perf_counter()
         run_once(loops)
         elapsed = time.perf_counter() - start
         if elapsed >= min_time / 10 or loops >= 1 << 30:
             break
         loops *= 4 if elapsed < min_time / 100 else 2
-    loops = max(1, int(loops * min_time / max(elapsed, 1e-9)))
-    results = []
+    return max(1, int(loops * min_time / max(elapsed, 1e-9)))
+
+
+def timed(run_once, loops):
+    """One repetition: (iterations, real ns, cpu ns per statement)."""
+    real, cpu = time.perf_counter_ns(), time.process_time_ns()
+    run_once(loops)
+    cpu, real = time.process_time_ns() - cpu, time.perf_counter_ns() - real
+    iterations = loops * UNROLL
+    return iterations, real / iterations, cpu / iterations
+
+
+def measure(run_once, min_time, repetitions):
+    """[(iterations, real_ns, cpu_ns)], one per repetition."""
+    loops = calibrate(run_once, min_time)
+    return [timed(run_once, loops) for _ in range(repetitions)]
+
+
+class Subject:
+    """One implementation with n variables set in a context of its own:
+    run(loops) runs the op's loop inside that context."""
+
+    def __init__(self, module, op, n):
+        self.holder = module.Context()
+        loop = compile_loop(STATEMENTS[op])
+
+        def setup():
+            variables = [module.ContextVar("v%d" % i) for i in range(n)]
+            for i, var in enumerate(variables):
+                var.set(i)
+            ctx = module.copy_context()  # another context with the n vars
+            var = variables[n // 2]
+            return lambda loops: loop(loops, var, "value",
+                                      module.copy_context, ctx, empty)
+        self.body = self.holder.run(setup)
+
+    def run(self, loops):
+        self.holder.run(self.body, loops)
+
+
+def bench_contextvars(impls, op, n, min_time, repetitions):
+    """{impl: repetitions}; the implementations take turns, repetition by
+    repetition, so a change of load on the machine hits them alike."""
+    subjects = {impl: Subject(module, op, n) for impl, module in impls}
+    loops = {impl: calibrate(s.run, min_time) for impl, s in subjects.items()}
+    results = {impl: [] for impl in subjects}
     for _ in range(repetitions):
-        real, cpu = time.perf_counter_ns(), time.process_time_ns()
-        run_once(loops)
-        cpu, real = time.process_time_ns() - cpu, time.perf_counter_ns() - real
-        iterations = loops * UNROLL
-        results.append((iterations, real / iterations, cpu / iterations))
+        for impl, subject in subjects.items():
+            results[impl].append(timed(subject.run, loops[impl]))
     return results
-
-
-def bench_contextvars(module, op, n, min_time, repetitions):
-    loop = compile_loop(STATEMENTS[op])
-
-    def in_context():
-        variables = [module.ContextVar("v%d" % i) for i in range(n)]
-        for i, var in enumerate(variables):
-            var.set(i)
-        ctx = module.copy_context()  # a context holding the n variables
-        var = variables[n // 2]
-
-        def run_once(loops):
-            loop(loops, var, "value", module.copy_context, ctx, empty)
-        return measure(run_once, min_time, repetitions)
-
-    return module.Context().run(in_context)
 
 
 def bench_greenlet(min_time, repetitions):
@@ -178,12 +201,13 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
 
     benchmarks = []
+    impls = implementations()
     for op in OPS:
-        for impl, module in implementations():
-            for n in sizes:
+        for n in sizes:
+            results = bench_contextvars(impls, op, n, args.min_time,
+                                        args.repetitions)
+            for impl, reps in results.items():
                 run_name = "BM_%s_%s/%d" % (op, impl, n)
-                reps = bench_contextvars(module, op, n, args.min_time,
-                                         args.repetitions)
                 median = statistics.median(r[2] for r in reps)
                 print("%-28s %10.1f ns" % (run_name, median), flush=True)
                 benchmarks += entries(run_name, reps)
