@@ -10,6 +10,11 @@ builds a local directory in place); PERSIST_SOURCE_DIR overrides that.
 
 import glob
 import os
+import platform
+import shlex
+import subprocess
+import sysconfig
+import tempfile
 
 from setuptools import Extension, setup
 
@@ -35,6 +40,26 @@ DEPENDS = sorted(
     for path in glob.glob(os.path.join(SOURCE_DIR, directory, "**", "*.h"),
                           recursive=True))
 
+# TLS descriptors: the C++ layer's per-thread current context and get()
+# cache are thread_locals of a dlopen()ed module, and a descriptor call costs
+# ContextVar.get() less than __tls_get_addr (AArch64 uses them by default).
+def compiler_accepts(flag):
+    compiler = shlex.split(os.environ.get("CXX") or os.environ.get("CC") or
+                           sysconfig.get_config_var("CC") or "cc")
+    with tempfile.TemporaryDirectory() as directory:
+        source = os.path.join(directory, "probe.cc")
+        with open(source, "w") as f:
+            f.write("thread_local int probe; int get() { return probe; }\n")
+        return subprocess.call(
+            compiler + ["-x", "c++", "-fPIC", flag, "-c", source, "-o",
+                        os.path.join(directory, "probe.o")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+
+
+TLS_FLAGS = ["-mtls-dialect=gnu2"] if (
+    platform.machine() == "x86_64" and
+    compiler_accepts("-mtls-dialect=gnu2")) else []
+
 setup(
     name="persist",
     version="0.1.0",
@@ -51,7 +76,7 @@ setup(
             depends=DEPENDS,
             language="c++",
             extra_compile_args=["-std=c++17", "-O2", "-DNDEBUG", "-Wall",
-                                "-Wextra", "-fvisibility=hidden"],
+                                "-Wextra", "-fvisibility=hidden"] + TLS_FLAGS,
             # hamt/map.h includes absl/hash/hash.h (absl::Hash is its
             # default hasher).
             libraries=["absl_hash", "absl_city", "absl_low_level_hash"],

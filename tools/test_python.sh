@@ -10,15 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/require_packages.sh
+. tools/python_venv.sh
 require_packages g++ libabsl-dev python3-dev python3-venv python3-setuptools \
   python3-pytest python3-greenlet python3-gevent libpython3.11-testsuite
 
 build_dir=${BUILD_DIR:-build-python}
 venv=$build_dir/venv
-[ -x "$venv/bin/python" ] ||
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-echo "==> pip install --no-build-isolation ./python"
-"$venv/bin/pip" install --quiet --no-build-isolation --no-index ./python
+echo "==> pip install --no-build-isolation ./python into $venv"
+python_venv "$venv"
 # From inside the tests directory, so `import persist` finds the installed
 # package, never the source tree's.
 cd python/tests
