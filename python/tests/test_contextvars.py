@@ -7,6 +7,7 @@ contexts (reference counts, re-entrant __del__, memory).
 import collections.abc
 import contextvars as std
 import gc
+import os
 import re
 import sys
 import weakref
@@ -301,5 +302,6 @@ def test_memory_flat_over_a_million_calls():
     pcv.Context().run(churn, 250_000)  # 1M set/reset/copy_context/run calls
     gc.collect()
     grown = rss_bytes() - before
-    assert grown < 4 * 1024 * 1024, grown
+    if not os.environ.get("PERSIST_TEST_SANITIZER"):  # ASan keeps freed memory
+        assert grown < 4 * 1024 * 1024, grown
     assert abs(sys.getallocatedblocks() - blocks_before) < 100
