@@ -321,6 +321,7 @@ PyObject* ContextNew(PyTypeObject*, PyObject* args, PyObject* kwargs) {
 }
 
 void ContextDealloc(PyObject* object) {
+  if (AsContext(object)->weakrefs != nullptr) PyObject_ClearWeakRefs(object);
   AsContext(object)->context.Destroy();
   PyObject_Free(object);
   DeferredDecref::Drain();
@@ -577,6 +578,7 @@ int AddType(PyObject* module, PyTypeObject* type, const char* name) {
 PyObject* NewContextObject(contextvars::Context context) {
   auto* self = PyObject_New(ContextObject, &ContextType);
   if (self == nullptr) return nullptr;
+  self->weakrefs = nullptr;
   self->context.Construct(std::move(context));  // noexcept: a handle copy
   return reinterpret_cast<PyObject*>(self);
 }
@@ -618,6 +620,7 @@ int InitContextvars(PyObject* module) {
   ContextType.tp_iter = ContextIter;
   ContextType.tp_richcompare = ContextRichCompare;
   ContextType.tp_hash = PyObject_HashNotImplemented;
+  ContextType.tp_weaklistoffset = offsetof(ContextObject, weakrefs);
 
   struct {
     PyTypeObject* type;

@@ -46,6 +46,7 @@ struct TokenObject {
 
 struct ContextObject {
   PyObject_HEAD
+  PyObject* weakrefs;  // Contexts support weak references, as CPython's do
   internal::Embedded<contextvars::Context> context;  // always constructed
 };
 

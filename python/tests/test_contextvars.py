@@ -6,6 +6,8 @@ contexts (reference counts, re-entrant __del__, memory).
 
 import collections.abc
 import contextvars as std
+import copy
+import pickle
 import gc
 import os
 import re
@@ -76,6 +78,42 @@ def test_errors_match_cpython(case):
     actual = error_of(lambda: run_isolated(pcv, lambda: ERROR_CASES[case](pcv)))
     assert expected is not None
     assert actual == expected
+
+
+BEHAVIOUR_CASES = {
+    "copy context": lambda m, v, c: copy.copy(c),
+    "pickle var": lambda m, v, c: pickle.dumps(v),
+    "weakref var": lambda m, v, c: weakref.ref(v),
+    "weakref context": lambda m, v, c: type(weakref.ref(c)),
+    "weakref token": lambda m, v, c: weakref.ref(v.set(1)),
+    "context <": lambda m, v, c: c < c,
+    "var ==": lambda m, v, c: v == v,
+    "dir var": lambda m, v, c: [x for x in dir(v) if not x.startswith("__")],
+    "dir context": lambda m, v, c: [x for x in dir(c) if not x.startswith("__")],
+    "dir token": lambda m, v, c: [x for x in dir(v.set(1)) if not x.startswith("__")],
+    "context get keyword": lambda m, v, c: c.get(v, default=1),
+    "run keyword only": lambda m, v, c: c.run(callable=print),
+    "set Token.MISSING": lambda m, v, c: setattr(m.Token, "MISSING", 1),
+    "set a type attribute": lambda m, v, c: setattr(m.ContextVar, "x", 1),
+    "context in context": lambda m, v, c: c in c,
+    "context == dict": lambda m, v, c: c == {},
+    "bool of empty": lambda m, v, c: bool(c),
+    "iterate empty": lambda m, v, c: next(iter(c)),
+    "MISSING type name": lambda m, v, c: type(m.Token.MISSING).__name__,
+}
+
+
+@pytest.mark.parametrize("case", sorted(BEHAVIOUR_CASES))
+def test_behaviour_matches_cpython(case):
+    def outcome(m):
+        def body():
+            try:
+                return "ok", normalize(repr(BEHAVIOUR_CASES[case](
+                    m, m.ContextVar("v"), m.copy_context())))
+            except Exception as error:  # noqa: BLE001 -- compared below
+                return type(error), normalize(str(error))
+        return m.Context().run(body)
+    assert outcome(pcv) == outcome(std)
 
 
 def test_reprs_match_cpython():
