@@ -61,6 +61,23 @@ void SetErrorFromCurrentException() {
   }
 }
 
+// A new Context object holding the context make() returns; nullptr with an
+// exception set when allocating or make() fails.
+template <class Make>
+PyObject* NewContextObject(Make&& make) {
+  auto* self = PyObject_New(ContextObject, &ContextType);
+  if (self == nullptr) return nullptr;
+  self->weakrefs = nullptr;
+  try {
+    self->context.ConstructFrom(std::forward<Make>(make));
+  } catch (...) {
+    SetErrorFromCurrentException();
+    PyObject_Free(self);
+    return nullptr;
+  }
+  return reinterpret_cast<PyObject*>(self);
+}
+
 bool IsContextVar(PyObject* object) {
   return Py_IS_TYPE(object, &ContextVarType);
 }
@@ -312,12 +329,7 @@ PyObject* ContextNew(PyTypeObject*, PyObject* args, PyObject* kwargs) {
     PyErr_SetString(PyExc_TypeError, "Context() does not accept any arguments");
     return nullptr;
   }
-  try {
-    return NewContextObject(contextvars::Context());
-  } catch (...) {
-    SetErrorFromCurrentException();
-    return nullptr;
-  }
+  return NewEmptyContextObject();
 }
 
 void ContextDealloc(PyObject* object) {
@@ -351,12 +363,8 @@ PyObject* ContextRun(PyObject* object, PyObject* const* args,
 }
 
 PyObject* ContextCopy(PyObject* object, PyObject*) {
-  try {
-    return NewContextObject(AsContext(object)->context.get().copy());
-  } catch (...) {
-    SetErrorFromCurrentException();
-    return nullptr;
-  }
+  const contextvars::Context& context = AsContext(object)->context.get();
+  return NewContextObject([&] { return context.copy(); });
 }
 
 // The value of `key` in `object`'s context as a new reference; nullptr with
@@ -459,7 +467,8 @@ PyObject* NewContextIter(PyObject* object, PyTypeObject* type) {
   if (self == nullptr) return nullptr;
   self->constructed = false;
   try {
-    self->snapshot.Construct(AsContext(object)->context.get().copy());
+    const contextvars::Context& context = AsContext(object)->context.get();
+    self->snapshot.ConstructFrom([&] { return context.copy(); });
     self->position.Construct(self->snapshot.get().begin());
     self->constructed = true;
   } catch (...) {
@@ -538,12 +547,7 @@ PySequenceMethods context_as_sequence = {
 };
 
 PyObject* CopyContext(PyObject*, PyObject*) {
-  try {
-    return NewContextObject(contextvars::copy_context());
-  } catch (...) {
-    SetErrorFromCurrentException();
-    return nullptr;
-  }
+  return NewContextObject([] { return contextvars::copy_context(); });
 }
 
 PyMethodDef copy_context_def = {
@@ -575,12 +579,8 @@ int AddType(PyObject* module, PyTypeObject* type, const char* name) {
 
 }  // namespace
 
-PyObject* NewContextObject(contextvars::Context context) {
-  auto* self = PyObject_New(ContextObject, &ContextType);
-  if (self == nullptr) return nullptr;
-  self->weakrefs = nullptr;
-  self->context.Construct(std::move(context));  // noexcept: a handle copy
-  return reinterpret_cast<PyObject*>(self);
+PyObject* NewEmptyContextObject() {
+  return NewContextObject([] { return contextvars::Context(); });
 }
 
 int InitContextvars(PyObject* module) {

@@ -31,7 +31,7 @@ int SwapGreenletContexts(PyObject* origin, PyObject* target) {
   if (from_target) {
     Py_INCREF(slot);
   } else if (!PyErr_Occurred()) {
-    slot = NewContextObject(contextvars::Context());
+    slot = NewEmptyContextObject();
   }
   if (slot != nullptr) {
     if (PyDict_SetItem(origin_dict, key, slot) == 0 &&
