@@ -37,8 +37,9 @@ SOURCES = [
 # Rebuild when any C++ header of the library or the module changes.
 DEPENDS = sorted(
     path for directory in ("base", "hamt", "contextvars", "python")
-    for path in glob.glob(os.path.join(SOURCE_DIR, directory, "**", "*.h"),
-                          recursive=True))
+    for path in glob.glob(os.path.join(
+        HERE if directory == "python" else os.path.join(SOURCE_DIR, directory),
+        "**", "*.h"), recursive=True))
 
 # TLS descriptors: the C++ layer's per-thread current context and get()
 # cache are thread_locals of a dlopen()ed module, and a descriptor call costs
@@ -70,9 +71,9 @@ setup(
         Extension(
             "persist._persist",
             sources=SOURCES,
-            # "python/..." and "contextvars/..." resolve from the repository
-            # root, like every include of the project.
-            include_dirs=[SOURCE_DIR],
+            # "contextvars/..." resolves from the library's root, "python/..."
+            # from this directory's parent, like every include of the project.
+            include_dirs=[SOURCE_DIR, os.path.dirname(HERE)],
             depends=DEPENDS,
             language="c++",
             extra_compile_args=["-std=c++17", "-O2", "-DNDEBUG", "-Wall",
