@@ -34,7 +34,11 @@ namespace internal {
 // exactly when it was created by this thread, and no other thread can make
 // ours the holder.
 inline bool HoldsGil() noexcept {
+#if PY_VERSION_HEX >= 0x030D0000
+  PyThreadState* holder = PyThreadState_GetUnchecked();
+#else
   PyThreadState* holder = _PyThreadState_UncheckedGet();
+#endif
   return holder != nullptr && holder->thread_id == PyThread_get_thread_ident();
 }
 
