@@ -22,6 +22,7 @@
 
 #include "python/internal/deferred_decref.h"
 #include "python/internal/greenlet_local.h"
+#include "python/internal/thread_setup.h"
 #include "python/module.h"
 
 namespace persist_python {
@@ -192,7 +193,7 @@ PyObject* ContextVarGet(PyObject* object, PyObject* const* args,
 }
 
 PyObject* ContextVarSet(PyObject* object, PyObject* value) {
-  if (internal::EnsureGreenletLocal() < 0) return nullptr;
+  if (internal::PrepareThread() < 0) return nullptr;
   ContextVarObject* self = AsVar(object);
   auto* token = PyObject_GC_New(TokenObject, &TokenType);
   if (token == nullptr) return nullptr;
@@ -346,7 +347,7 @@ PyObject* ContextRun(PyObject* object, PyObject* const* args,
                     "run() missing 1 required positional argument");
     return nullptr;
   }
-  if (internal::EnsureGreenletLocal() < 0) return nullptr;
+  if (internal::PrepareThread() < 0) return nullptr;
   PyObject* result = nullptr;
   try {
     result = AsContext(object)->context.get().run([&] {
@@ -662,6 +663,7 @@ int InitContextvars(PyObject* module) {
     return -1;
   }
   if (PyModule_AddIntConstant(module, "GREENLET_LOCAL", 0) < 0) return -1;
+  if (internal::InitThreadSetup() < 0) return -1;
   if (internal::InitGreenletLocal(module) < 0) return -1;
   return PyObject_SetAttrString(
       module, "GREENLET_LOCAL",

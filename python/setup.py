@@ -32,6 +32,7 @@ SOURCES = [
     "contextvars_type.cc",
     "internal/deferred_decref.cc",
     "internal/greenlet_local.cc",
+    "internal/thread_setup.cc",
 ]
 
 # Rebuild when any C++ header of the library or the module changes.

@@ -12,8 +12,9 @@
 // C++ operation has returned, with the GIL held.
 //
 // Add() with the GIL held appends to a vector the GIL protects; without it
-// (thread exit) it appends under a mutex to a second list that the next
-// Drain() collects. After Py_Finalize() references are leaked on purpose.
+// (the C++ layer's release at OS thread exit, which thread_setup.h makes
+// rare) it appends under a mutex to a second list that the next Drain()
+// collects. After Py_Finalize() references are leaked on purpose.
 
 #ifndef PERSIST_PYTHON_INTERNAL_DEFERRED_DECREF_H_
 #define PERSIST_PYTHON_INTERNAL_DEFERRED_DECREF_H_

@@ -99,11 +99,8 @@ int InitGreenletLocal(PyObject*) {
 
 bool GreenletLocalEnabled() { return greenlet_settrace != nullptr; }
 
-int EnsureGreenletLocalSlow() {
-  if (greenlet_settrace == nullptr) {
-    greenlet_local_ready = true;
-    return 0;
-  }
+int InstallGreenletTracer() {
+  if (greenlet_settrace == nullptr) return 0;
   PyObject* previous = PyObject_CallNoArgs(greenlet_gettrace);
   if (previous == nullptr) return -1;
   PyObject* tracer = PyCFunction_NewEx(&greenlet_trace_def, previous, nullptr);
@@ -113,7 +110,6 @@ int EnsureGreenletLocalSlow() {
   Py_DECREF(tracer);
   if (replaced == nullptr) return -1;
   Py_DECREF(replaced);
-  greenlet_local_ready = true;
   return 0;
 }
 
