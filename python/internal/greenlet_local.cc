@@ -103,6 +103,12 @@ int InstallGreenletTracer() {
   if (greenlet_settrace == nullptr) return 0;
   PyObject* previous = PyObject_CallNoArgs(greenlet_gettrace);
   if (previous == nullptr) return -1;
+  if (PyCFunction_Check(previous) &&
+      reinterpret_cast<PyCFunctionObject*>(previous)->m_ml ==
+          &greenlet_trace_def) {
+    Py_DECREF(previous);  // installed for an earlier thread state
+    return 0;
+  }
   PyObject* tracer = PyCFunction_NewEx(&greenlet_trace_def, previous, nullptr);
   Py_DECREF(previous);
   if (tracer == nullptr) return -1;

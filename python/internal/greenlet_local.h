@@ -35,8 +35,8 @@ int InitGreenletLocal(PyObject* module);
 // Whether greenlet was found by InitGreenletLocal().
 bool GreenletLocalEnabled();
 
-// Installs the tracer in the calling thread (once per thread: the caller
-// keeps count), if greenlet was found. 0, or -1 with an exception.
+// Installs the tracer in the calling thread, if greenlet was found and the
+// thread's tracer is not already ours. 0, or -1 with an exception.
 int InstallGreenletTracer();
 
 }  // namespace internal

@@ -38,7 +38,7 @@ int InitThreadSetup() {
   return PyType_Ready(&ThreadEndType);
 }
 
-int PrepareThreadSlow() {
+int PrepareThreadSlow(PyThreadState* thread_state) {
   PyObject* thread_dict = PyThreadState_GetDict();  // borrowed
   if (thread_dict == nullptr) {
     PyErr_SetString(PyExc_RuntimeError, "persist: no thread state dict");
@@ -50,7 +50,7 @@ int PrepareThreadSlow() {
   int stored = PyDict_SetItem(thread_dict, key, thread_end);
   Py_DECREF(thread_end);
   if (stored < 0 || InstallGreenletTracer() < 0) return -1;
-  thread_prepared = true;
+  prepared_thread_state = thread_state->id;
   return 0;
 }
 

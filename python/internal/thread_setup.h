@@ -17,6 +17,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <cstdint>
+
 #include "base/optimization.h"
 
 namespace persist_python {
@@ -25,14 +27,26 @@ namespace internal {
 // Readies the type of the thread-end object. 0, or -1 with an exception.
 int InitThreadSetup();
 
-int PrepareThreadSlow();
+int PrepareThreadSlow(PyThreadState* thread_state);
 
-inline thread_local bool thread_prepared = false;
+// The id of the thread state last prepared in this OS thread (ids start at
+// 1). Per thread state, not per OS thread: a C thread that calls
+// PyGILState_Ensure() and _Release() again and again gets a new thread
+// state each time.
+inline thread_local uint64_t prepared_thread_state = 0;
 
-// Prepares the calling thread once. 0, or -1 with an exception.
+// Prepares the calling thread's thread state once. GIL held. 0, or -1 with
+// an exception.
 inline int PrepareThread() {
-  if (PERSIST_BASE_PREDICT_TRUE(thread_prepared)) return 0;
-  return PrepareThreadSlow();
+#if PY_VERSION_HEX >= 0x030D0000
+  PyThreadState* thread_state = PyThreadState_GetUnchecked();
+#else
+  PyThreadState* thread_state = _PyThreadState_UncheckedGet();
+#endif
+  if (PERSIST_BASE_PREDICT_TRUE(thread_state->id == prepared_thread_state)) {
+    return 0;
+  }
+  return PrepareThreadSlow(thread_state);
 }
 
 }  // namespace internal
