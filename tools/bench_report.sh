@@ -108,7 +108,8 @@ echo "==> [python] pip install ./python into $build_dir/venv, then" \
   "python/bench/contextvars_benchmark.py ($(elapsed))"
 if python_venv "$build_dir/venv" >"$logs/python.build.log" 2>&1 &&
   "$build_dir/venv/bin/python" python/bench/contextvars_benchmark.py \
-    --out "$results/python.json" --repetitions "$((repetitions > 5 ? repetitions : 5))" \
+    --out "$results/python.json" --min-time 0.1 \
+    --repetitions "$((repetitions > 5 ? repetitions : 5))" \
     2>"$logs/python.run.stderr" | sed 's/^/    /'; then
   report_args+=(--json "python=$results/python.json")
 else
