@@ -29,6 +29,10 @@ cd "$(dirname "$0")/.."
 . tools/require_packages.sh
 require_packages cmake make g++ binutils libabsl-dev libbenchmark-dev \
   libboost-context-dev gnuplot-nox python3
+# The python suite (python/bench/contextvars_benchmark.py)
+require_packages python3-dev python3-venv python3-setuptools python3-greenlet \
+  python3-gevent
+. tools/python_venv.sh
 
 build_prefix=${BUILD_DIR:-build-bench}
 repetitions=${BENCH_REPETITIONS:-3}
@@ -163,6 +167,28 @@ for entry in "${suites[@]}"; do
     fi
   done
 done
+
+# The Python suites, from Python, with the extension pip builds (-O2 flags
+# of setuptools): run_python_suite NAME SCRIPT
+python_dir=$build_prefix-O2
+run_python_suite() {
+  local name=$1 script=$2 logs=$python_dir/logs results=$python_dir/results
+  mkdir -p "$logs" "$results"
+  echo "==> [$name] pip install ./python into $python_dir/venv, then $script" \
+    "($(elapsed))"
+  if python_venv "$python_dir/venv" >"$logs/$name.build.log" 2>&1 &&
+    "$python_dir/venv/bin/python" "$script" \
+      --out "$results/$name.json" --min-time 0.1 \
+      --repetitions "$((repetitions > 5 ? repetitions : 5))" \
+      2>"$logs/$name.run.stderr" | sed 's/^/    /'; then
+    report_args+=(--json "$name=$results/$name.json")
+  else
+    tail -n 20 "$logs/$name.build.log" "$logs/$name.run.stderr"
+    echo "    the $name suite failed: it is reported as missing"
+  fi
+}
+# persist.contextvars against CPython's contextvars and gevent.contextvars.
+run_python_suite python python/bench/contextvars_benchmark.py
 
 runs="median of $repetitions repetitions, each at least ${min_time}s"
 o3_runs=$runs
