@@ -1,0 +1,56 @@
+// Py_DECREFs postponed until the C++ layer is in a consistent state.
+//
+// A Python value's reference is dropped by a C++ destructor (of a value box
+// in a context's HAMT, of a token, of a context). Dropping the last
+// reference runs Python code (__del__, weakref callbacks) that may re-enter
+// persist.contextvars, and it may happen where Python must not run at all:
+// in the middle of a HAMT edit, at OS thread exit after the thread's Python
+// state is gone, or after the interpreter has finalized. So destructors
+// only queue the reference here; every Python entry point of the module
+// calls Drain() when its C++ operation has returned, with the GIL held.
+//
+// Add() with the GIL held appends to a vector the GIL protects; without it
+// (thread exit) it appends under a mutex to a second list that the next
+// Drain() collects. After Py_Finalize() references are leaked on purpose.
+
+#ifndef PERSIST_PYTHON_INTERNAL_DEFERRED_DECREF_H_
+#define PERSIST_PYTHON_INTERNAL_DEFERRED_DECREF_H_
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <vector>
+
+#include "base/optimization.h"
+
+namespace persist_python {
+namespace internal {
+
+class DeferredDecref {
+ public:
+  // Queues one reference to `object` (non-null) for Drain(). Any thread,
+  // GIL held or not.
+  static void Add(PyObject* object) noexcept;
+
+  // Drops the queued references, also those queued by the code they run.
+  // GIL held.
+  static void Drain() noexcept {
+    if (PERSIST_BASE_PREDICT_FALSE(!pending_.empty() || has_orphans_)) {
+      DrainSlow();
+    }
+  }
+
+  // Called once from the module's init: registers the Py_AtExit hook.
+  static int Init();
+
+ private:
+  static void DrainSlow() noexcept;
+
+  static inline std::vector<PyObject*> pending_;  // guarded by the GIL
+  static inline volatile bool has_orphans_ = false;
+};
+
+}  // namespace internal
+}  // namespace persist_python
+
+#endif  // PERSIST_PYTHON_INTERNAL_DEFERRED_DECREF_H_
