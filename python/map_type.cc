@@ -1,6 +1,6 @@
-// persist.Map and persist.MapMutation on hamt::Map (see map.h).
+// persist.Map and persist.MapMutation on hamt::Map (see map_type.h).
 
-#include "python/persist/map.h"
+#include "python/map_type.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -1090,7 +1090,7 @@ PyTypeObject IteratorType = MakeIteratorType();
 
 }  // namespace
 
-int AddMapTypes(PyObject* module) {
+int InitMap(PyObject* module) {
   for (PyTypeObject* type : {&MapType, &MapMutationType, &KeysViewType,
                              &ValuesViewType, &ItemsViewType, &IteratorType}) {
     if (PyType_Ready(type) < 0) return -1;

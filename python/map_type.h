@@ -36,18 +36,20 @@
 // Thread-safety: everything runs under the GIL; Maps may be shared freely
 // between threads.
 
-#ifndef PERSIST_PYTHON_PERSIST_MAP_H_
-#define PERSIST_PYTHON_PERSIST_MAP_H_
+#ifndef PERSIST_PYTHON_MAP_TYPE_H_
+#define PERSIST_PYTHON_MAP_TYPE_H_
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 namespace persist_python {
 
-// Readies the types and adds Map and MapMutation to `module`, and registers
+// Readies the types, adds Map and MapMutation to `module` (persist._persist;
+// persist/__init__.py re-exports them) and registers
 // Map as a collections.abc.Mapping. Returns 0, or -1 with an exception set.
-int AddMapTypes(PyObject* module);
+// Listed in kTypeInits (python/module.h).
+int InitMap(PyObject* module);
 
 }  // namespace persist_python
 
-#endif  // PERSIST_PYTHON_PERSIST_MAP_H_
+#endif  // PERSIST_PYTHON_MAP_TYPE_H_
