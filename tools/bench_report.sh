@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds the three benchmark binaries in release mode with CMake, runs them and
+# the Python benchmark of persist.Map (python/map_benchmark.py), and
 # writes bench/REPORT.md and its plots (bench/*.png):
 #   tools/bench_report.sh
 # Works on a fresh Debian 12 machine: run as root it installs the Debian
@@ -16,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/require_packages.sh
 require_packages cmake make g++ libabsl-dev libbenchmark-dev \
-  libboost-context-dev gnuplot-nox python3
+  libboost-context-dev gnuplot-nox python3 python3-dev python3-venv \
+  python3-setuptools
 
 build_dir=${BUILD_DIR:-build-bench}
 repetitions=${BENCH_REPETITIONS:-3}
@@ -97,6 +99,30 @@ for entry in "${suites[@]}"; do
       "result is reported as missing"
   fi
 done
+
+# persist.Map in Python (python/map_benchmark.py, Google Benchmark JSON) on
+# the persist package installed into a venv of Debian's /usr/bin/python3.
+# -P: `import persist` must find the installed package, not python/persist.
+venv=$build_dir/venv
+echo "==> [python_map] pip install ./python; python/map_benchmark.py ($(elapsed))"
+if { [ -x "$venv/bin/python" ] ||
+  /usr/bin/python3 -m venv --system-site-packages "$venv"; } \
+  >"$logs/python_map.build.log" 2>&1 &&
+  "$venv/bin/pip" install --no-build-isolation --no-index ./python \
+    >>"$logs/python_map.build.log" 2>&1; then
+  if "$venv/bin/python" -P python/map_benchmark.py \
+    --out "$results/python_map.json" --repetitions "$repetitions" \
+    --min-time "$min_time" 2>&1 | tee "$logs/python_map.run.log" |
+    sed 's/^/    [python_map] /'; then
+    report_args+=(--json "python_map=$results/python_map.json")
+  else
+    echo "    python/map_benchmark.py failed: python_map is reported as missing"
+  fi
+else
+  tail -n 20 "$logs/python_map.build.log"
+  echo "    the persist package did not build: python_map is reported as" \
+    "missing (log: $logs/python_map.build.log)"
+fi
 
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \
