@@ -209,6 +209,10 @@ struct ViewObject {
 struct IteratorObject {
   PyObject_HEAD
   MapObject* map;
+  // The map's root when the iterator was made: a Map never changes, except
+  // that the collector may empty it (tp_clear) while it breaks a cycle, and
+  // then `position` must not be used.
+  const Node* root;
   PyMap::const_iterator position;
   IterKind kind;
 };
@@ -550,6 +554,7 @@ PyObject* NewIterator(PyObject* map, IterKind kind) {
   if (it == nullptr) return nullptr;
   Py_INCREF(map);
   it->map = reinterpret_cast<MapObject*>(map);
+  it->root = hamt::internal::MapAccess::root(MapOf(map));
   new (&it->position) PyMap::const_iterator(MapOf(map).begin());
   it->kind = kind;
   PyObject_GC_Track(it);
@@ -974,7 +979,8 @@ void Iterator_dealloc(PyObject* self) {
 
 PyObject* Iterator_next(PyObject* self) {
   auto* it = reinterpret_cast<IteratorObject*>(self);
-  if (it->map == nullptr || it->position == PyMap::const_iterator()) {
+  if (it->map == nullptr || it->position == PyMap::const_iterator() ||
+      hamt::internal::MapAccess::root(it->map->map) != it->root) {
     return nullptr;  // StopIteration
   }
   const auto& pair = *it->position;
@@ -993,7 +999,8 @@ PyObject* Iterator_next(PyObject* self) {
 PyObject* Iterator_length_hint(PyObject* self, PyObject*) {
   auto* it = reinterpret_cast<IteratorObject*>(self);
   Py_ssize_t left = 0;
-  if (it->map != nullptr) {
+  if (it->map != nullptr &&
+      hamt::internal::MapAccess::root(it->map->map) == it->root) {
     for (auto p = it->position; p != PyMap::const_iterator(); ++p) ++left;
   }
   return PyLong_FromSsize_t(left);

@@ -639,3 +639,44 @@ def test_mutation_used_from_two_threads_stays_consistent():
     for t in threads:
         t.join()
     assert len(mm) == 10000
+
+
+# ---- subclasses ----
+
+class SubMap(Map):
+    pass
+
+
+def test_subclass():
+    s = SubMap({'a': 1}, b=2)
+    assert type(s) is SubMap and dict(s) == {'a': 1, 'b': 2}
+    assert repr(s) == "SubMap({'a': 1, 'b': 2})" or repr(s) == \
+        "SubMap({'b': 2, 'a': 1})"
+    derived = s.set('c', 3)
+    assert type(derived) is Map and dict(derived) == {'a': 1, 'b': 2, 'c': 3}
+    assert type(s.delete('a')) is Map and type(s.update(x=1)) is Map
+    assert s == Map(a=1, b=2)
+    copy = pickle.loads(pickle.dumps(s))
+    assert type(copy) is SubMap and copy == s
+    s.attribute = 'x'  # subclasses have a __dict__
+    ref = weakref.ref(s)
+    del s
+    gc.collect()
+    assert ref() is None
+
+
+def test_iterator_of_a_cleared_map_stops():
+    # The collector empties maps in garbage cycles (tp_clear); an iterator
+    # reached from a finalizer in that cycle must stop, not read freed nodes.
+    seen = []
+
+    class Finalizer:
+        def __del__(self):
+            seen.append(list(self.iterator))
+
+    holder = Finalizer()
+    holder.map = Map({i: i for i in range(100)}).set('holder', holder)
+    holder.iterator = iter(holder.map.items())
+    del holder
+    gc.collect()
+    assert len(seen) == 1 and len(seen[0]) in (0, 101)
