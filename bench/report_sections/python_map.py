@@ -41,10 +41,10 @@ SUITE = r.Suite(
     name=NAME, title="persist.Map in Python",
     label="python/map_benchmark.py", order=45, section=section,
     plots=[r.Plot("python_map_set",
-                  "persist.Map.set against _testcapi.hamt() and dict copy",
+                  "persist.Map.set against CPython's HAMT and a dict copy",
                   "n (entries)", series("Set")),
            r.Plot("python_map_get",
-                  "persist.Map.get against _testcapi.hamt() and dict",
+                  "persist.Map.get against CPython's HAMT and a dict",
                   "n (entries)", series("Get"))],
     targets=[
         r.Target("persist.Map.get at n=1k ≤ {}× _testcapi.hamt()",
