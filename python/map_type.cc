@@ -9,104 +9,20 @@
 #include <utility>
 
 #include "hamt/map.h"
+#include "python/internal/map_entry.h"
+#include "python/internal/map_traverse.h"
 
 namespace persist_python {
 namespace {
 
-// Thrown through the hamt by the key functors when a Python call failed; the
-// Python error stays set and is reported at the C API boundary. The hamt
-// gives the strong guarantee, so the map being updated is unchanged.
-class PythonErrorSet : public std::runtime_error {
- public:
-  PythonErrorSet() : std::runtime_error("a Python error is set") {}
-};
-
-// An owned reference. Equality is identity: hamt::Map::set() of an identical
-// value then returns the same root, as immutables.Map.set does.
-class Ref {
- public:
-  Ref() = default;
-  static Ref New(PyObject* object) {
-    Py_XINCREF(object);
-    return Ref(object);
-  }
-  static Ref Steal(PyObject* object) { return Ref(object); }
-  Ref(const Ref& other) : object_(other.object_) { Py_XINCREF(object_); }
-  Ref(Ref&& other) noexcept : object_(std::exchange(other.object_, nullptr)) {}
-  Ref& operator=(const Ref& other) {
-    Ref(other).swap(*this);
-    return *this;
-  }
-  // The old object is released after the new one is in place, so code run
-  // by its destructor sees a consistent pair.
-  Ref& operator=(Ref&& other) noexcept {
-    PyObject* old = std::exchange(object_, std::exchange(other.object_, nullptr));
-    Py_XDECREF(old);
-    return *this;
-  }
-  ~Ref() { Py_XDECREF(object_); }
-  void swap(Ref& other) noexcept { std::swap(object_, other.object_); }
-
-  PyObject* get() const { return object_; }
-  PyObject* release() { return std::exchange(object_, nullptr); }
-  PyObject* new_reference() const {
-    Py_INCREF(object_);
-    return object_;
-  }
-  friend bool operator==(const Ref& a, const Ref& b) {
-    return a.object_ == b.object_;
-  }
-
- private:
-  explicit Ref(PyObject* object) : object_(object) {}
-  PyObject* object_ = nullptr;
-};
-
-// A key with its Python hash, computed once when the key enters the map.
-struct Key {
-  Ref object;
-  Py_hash_t hash;
-};
-
-// A borrowed key for lookups and erase (no reference count traffic).
-struct LookupKey {
-  PyObject* object;
-  Py_hash_t hash;
-};
-
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(const Key& key) const {
-    return static_cast<size_t>(key.hash);
-  }
-  size_t operator()(const LookupKey& key) const {
-    return static_cast<size_t>(key.hash);
-  }
-};
-
-struct KeyEqual {
-  using is_transparent = void;
-  static bool Equal(PyObject* a, Py_hash_t hash_a, PyObject* b,
-                    Py_hash_t hash_b) {
-    if (hash_a != hash_b) return false;
-    if (a == b) return true;
-    const int equal = PyObject_RichCompareBool(a, b, Py_EQ);
-    if (equal < 0) throw PythonErrorSet();
-    return equal != 0;
-  }
-  bool operator()(const Key& a, const Key& b) const {
-    return Equal(a.object.get(), a.hash, b.object.get(), b.hash);
-  }
-  bool operator()(const Key& a, const LookupKey& b) const {
-    return Equal(a.object.get(), a.hash, b.object, b.hash);
-  }
-  bool operator()(const LookupKey& a, const Key& b) const {
-    return Equal(a.object, a.hash, b.object.get(), b.hash);
-  }
-};
-
-using PyMap = hamt::Map<Key, Ref, KeyHash, KeyEqual>;
-using Layout = hamt::internal::NodeLayout<Key, Ref>;
+using internal::Key;
+using internal::KeyEqual;
+using internal::KeyHash;
+using internal::LookupKey;
+using internal::PyMap;
+using internal::PythonErrorSet;
+using internal::Ref;
+using internal::TraverseMap;
 using Node = hamt::internal::Node;
 
 // Runs `f` (which returns a PyObject* or an int), translating C++ exceptions
@@ -140,45 +56,6 @@ Key MakeKey(PyObject* object) {
 
 void SetInPlace(PyMap& map, PyObject* key, PyObject* value) {
   map = std::move(map).set(MakeKey(key), Ref::New(value));
-}
-
-// ---- garbage collection (see map.h: only solely owned nodes) ----
-
-int VisitOwned(const Node* node, int depth, visitproc visit, void* arg) {
-  const auto* pairs = Layout::pairs(node);
-  for (int i = 0, n = Layout::pair_count(node, depth); i < n; ++i) {
-    Py_VISIT(pairs[i].first.object.get());
-    Py_VISIT(pairs[i].second.get());
-  }
-  const int children = Layout::child_count(node);
-  if (hamt::internal::IsBorrowed(node)) {
-    // Children equal to the source's belong to the source.
-    Node* source = hamt::internal::SourceOf(const_cast<Node*>(node));
-    for (int i = 0; i < children; ++i) {
-      const Node* child = Layout::child(node, i);
-      if (child != Layout::child(source, i) &&
-          hamt::internal::IsUnique(child)) {
-        if (int r = VisitOwned(child, depth + 1, visit, arg)) return r;
-      }
-    }
-    if (hamt::internal::IsUnique(source)) {
-      return VisitOwned(source, depth, visit, arg);
-    }
-    return 0;
-  }
-  for (int i = 0; i < children; ++i) {
-    const Node* child = Layout::child(node, i);
-    if (hamt::internal::IsUnique(child)) {
-      if (int r = VisitOwned(child, depth + 1, visit, arg)) return r;
-    }
-  }
-  return 0;
-}
-
-int TraverseMap(const PyMap& map, visitproc visit, void* arg) {
-  const Node* root = hamt::internal::MapAccess::root(map);
-  if (root == nullptr || !hamt::internal::IsUnique(root)) return 0;
-  return VisitOwned(root, 0, visit, arg);
 }
 
 // ---- objects ----
@@ -286,7 +163,8 @@ bool UpdateFrom(PyMap& map, PyObject* source) {
       map = other;
       return true;
     }
-    for (const auto& pair : other) map = std::move(map).set(pair.first, pair.second);
+    for (const auto& pair : other)
+      map = std::move(map).set(pair.first, pair.second);
     return true;
   }
   if (PyDict_CheckExact(source)) {
@@ -395,9 +273,10 @@ PyObject* Repr(PyObject* self, const char* name, const PyMap& map) {
     }
     if (ok) {
       Ref separator = Ref::Steal(PyUnicode_FromString(", "));
-      Ref joined = Ref::Steal(separator.get() == nullptr
-                                  ? nullptr
-                                  : PyUnicode_Join(separator.get(), parts.get()));
+      Ref joined =
+          Ref::Steal(separator.get() == nullptr
+                         ? nullptr
+                         : PyUnicode_Join(separator.get(), parts.get()));
       if (joined.get() != nullptr) {
         result = PyUnicode_FromFormat("%s({%U})", name, joined.get());
       }
@@ -414,8 +293,9 @@ bool CheckArgCount(const char* name, Py_ssize_t nargs, Py_ssize_t min,
     PyErr_Format(PyExc_TypeError, "%s expected %zd argument%s, got %zd", name,
                  min, min == 1 ? "" : "s", nargs);
   } else if (nargs < min) {
-    PyErr_Format(PyExc_TypeError, "%s expected at least %zd argument%s, got %zd",
-                 name, min, min == 1 ? "" : "s", nargs);
+    PyErr_Format(PyExc_TypeError,
+                 "%s expected at least %zd argument%s, got %zd", name, min,
+                 min == 1 ? "" : "s", nargs);
   } else {
     PyErr_Format(PyExc_TypeError, "%s expected at most %zd arguments, got %zd",
                  name, max, nargs);
@@ -460,7 +340,9 @@ void Map_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
   // Maps of maps of maps...: free them iteratively, not on the C stack.
+  // clang-format off
   Py_TRASHCAN_BEGIN(self, Map_dealloc)
+  // clang-format on
   if (map->weakreflist != nullptr) PyObject_ClearWeakRefs(self);
   map->map.~PyMap();
   type->tp_free(self);
@@ -620,8 +502,9 @@ Py_hash_t Map_hash(PyObject* self) {
   for (const auto& pair : snapshot) {
     const Py_hash_t value_hash = PyObject_Hash(pair.second.get());
     if (value_hash == -1) return -1;
-    sum += MixHash(static_cast<uint64_t>(pair.first.hash) * 0x9e3779b97f4a7c15ULL ^
-                   static_cast<uint64_t>(value_hash));
+    sum +=
+        MixHash(static_cast<uint64_t>(pair.first.hash) * 0x9e3779b97f4a7c15ULL ^
+                static_cast<uint64_t>(value_hash));
   }
   sum ^= MixHash(snapshot.size() + 0x51afd7ed558ccd1dULL);
   Py_hash_t hash = static_cast<Py_hash_t>(sum);
@@ -631,9 +514,10 @@ Py_hash_t Map_hash(PyObject* self) {
 }
 
 PyObject* Map_repr(PyObject* self) {
-  const char* name = Py_IS_TYPE(self, &MapType) ? "persist.Map"
-                                                 : _PyType_Name(Py_TYPE(self));
-  return Guard<PyObject*>(nullptr, [&] { return Repr(self, name, MapOf(self)); });
+  const char* name =
+      Py_IS_TYPE(self, &MapType) ? "persist.Map" : _PyType_Name(Py_TYPE(self));
+  return Guard<PyObject*>(nullptr,
+                          [&] { return Repr(self, name, MapOf(self)); });
 }
 
 PyObject* MapToDict(const PyMap& map) {
@@ -659,9 +543,11 @@ PyObject* Map_reduce(PyObject* self, PyObject*) {
 }
 
 PyMethodDef kMapMethods[] = {
-    {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(Map_get)),
+    {"get",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(Map_get)),
      METH_FASTCALL, "get(key, default=None): the value of key, else default."},
-    {"set", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(Map_set)),
+    {"set",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(Map_set)),
      METH_FASTCALL, "set(key, value): a Map with key mapped to value."},
     {"delete", Map_delete, METH_O,
      "delete(key): a Map without key; KeyError if key is absent."},
@@ -675,15 +561,14 @@ PyMethodDef kMapMethods[] = {
     {"values", Map_values, METH_NOARGS, "A view of the values."},
     {"items", Map_items, METH_NOARGS, "A view of the (key, value) pairs."},
     {"__reduce__", Map_reduce, METH_NOARGS, nullptr},
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
-     "See PEP 585."},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585."},
     {nullptr, nullptr, 0, nullptr},
 };
 
 PyMappingMethods kMapAsMapping = {Map_length, Map_subscript, nullptr};
-PySequenceMethods kMapAsSequence = {
-    Map_length, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    Map_contains, nullptr, nullptr};
+PySequenceMethods kMapAsSequence = {Map_length, nullptr, nullptr, nullptr,
+                                    nullptr,    nullptr, nullptr, Map_contains,
+                                    nullptr,    nullptr};
 
 // ---- persist.MapMutation ----
 
@@ -735,7 +620,9 @@ int Mutation_clear(PyObject* self) {
 
 void Mutation_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
+  // clang-format off
   Py_TRASHCAN_BEGIN(self, Mutation_dealloc)
+  // clang-format on
   AsMutation(self)->map.~PyMap();
   PyObject_GC_Del(self);
   Py_TRASHCAN_END
@@ -861,9 +748,8 @@ PyObject* Mutation_reduce(PyObject* self, PyObject*) {
 PyObject* Mutation_repr(PyObject* self) {
   MutationScope scope(self, false);
   if (!scope.ok()) return nullptr;
-  return Guard<PyObject*>(nullptr, [&] {
-    return Repr(self, "persist.MapMutation", scope.map());
-  });
+  return Guard<PyObject*>(
+      nullptr, [&] { return Repr(self, "persist.MapMutation", scope.map()); });
 }
 
 PyMethodDef kMutationMethods[] = {
@@ -875,8 +761,7 @@ PyMethodDef kMutationMethods[] = {
      METH_FASTCALL, "set(key, value): maps key to value in place."},
     {"pop",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(Mutation_pop)),
-     METH_FASTCALL,
-     "pop(key[, default]): removes key and returns its value."},
+     METH_FASTCALL, "pop(key[, default]): removes key and returns its value."},
     {"update",
      reinterpret_cast<PyCFunction>(
          reinterpret_cast<void (*)()>(Mutation_update)),
@@ -900,8 +785,8 @@ PyMethodDef kMutationMethods[] = {
 PyMappingMethods kMutationAsMapping = {Mutation_length, Mutation_subscript,
                                        Mutation_ass_subscript};
 PySequenceMethods kMutationAsSequence = {
-    Mutation_length, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    Mutation_contains, nullptr, nullptr};
+    Mutation_length, nullptr, nullptr,           nullptr, nullptr,
+    nullptr,         nullptr, Mutation_contains, nullptr, nullptr};
 
 // ---- views and iterators ----
 
@@ -927,8 +812,8 @@ Py_ssize_t View_length(PyObject* self) {
 }
 
 PyObject* ViewIter(PyObject* self, IterKind kind) {
-  PyObject* map = reinterpret_cast<PyObject*>(
-      reinterpret_cast<ViewObject*>(self)->map);
+  PyObject* map =
+      reinterpret_cast<PyObject*>(reinterpret_cast<ViewObject*>(self)->map);
   if (map == nullptr) {
     PyErr_SetString(PyExc_RuntimeError, "the view's map was cleared");
     return nullptr;
@@ -956,8 +841,8 @@ PySequenceMethods kViewAsSequence = {View_length, nullptr, nullptr, nullptr,
                                      nullptr,     nullptr, nullptr, nullptr,
                                      nullptr,     nullptr};
 PySequenceMethods kKeysViewAsSequence = {
-    View_length, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    KeysView_contains, nullptr, nullptr};
+    View_length, nullptr, nullptr,           nullptr, nullptr,
+    nullptr,     nullptr, KeysView_contains, nullptr, nullptr};
 
 int Iterator_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(reinterpret_cast<IteratorObject*>(self)->map);
@@ -1026,8 +911,8 @@ PyTypeObject MakeMapType() {
   type.tp_as_sequence = &kMapAsSequence;
   type.tp_as_mapping = &kMapAsMapping;
   type.tp_hash = Map_hash;
-  type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
-                  Py_TPFLAGS_MAPPING;
+  type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE |
+                  Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_MAPPING;
   type.tp_doc =
       "Map(mapping_or_iterable=(), /, **kw): an immutable mapping (a HAMT).";
   type.tp_traverse = Map_traverse;
@@ -1087,8 +972,8 @@ PyTypeObject MakeIteratorType() {
 
 PyTypeObject MapType = MakeMapType();
 PyTypeObject MapMutationType = MakeMutationType();
-PyTypeObject KeysViewType = MakeViewType("persist._MapKeys", KeysView_iter,
-                                         &kKeysViewAsSequence);
+PyTypeObject KeysViewType =
+    MakeViewType("persist._MapKeys", KeysView_iter, &kKeysViewAsSequence);
 PyTypeObject ValuesViewType =
     MakeViewType("persist._MapValues", ValuesView_iter, &kViewAsSequence);
 PyTypeObject ItemsViewType =
