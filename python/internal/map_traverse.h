@@ -9,7 +9,11 @@
 // is 1, and below it every child (and a borrowed node's source, whose
 // children a borrowed node shares instead of owning) whose count is 1.
 // Each reference from a node is then visited by at most one map, which is
-// what the collector needs. A node shared by several maps is visited by none
+// what the collector needs. Visiting a shared node from just one of its maps
+// would not do either: if that map is garbage while another holder of the
+// node lives in an older generation (not traversed in this collection), the
+// node's entries would look unreachable although the live map still uses
+// them. Only a map that owns a node alone can vouch for its entries. A node shared by several maps is visited by none
 // until all but one of them are gone, so a cycle through it is collected
 // only then.
 
