@@ -902,8 +902,16 @@ PyMethodDef kIteratorMethods[] = {
 
 namespace {
 
+// A type object with every slot empty, as PyVarObject_HEAD_INIT leaves a
+// static one (spelled out so that no member goes without an initializer).
+PyTypeObject EmptyType() {
+  PyTypeObject type{};
+  type.ob_base = PyVarObject{PyObject_HEAD_INIT(nullptr) 0};
+  return type;
+}
+
 PyTypeObject MakeMapType() {
-  PyTypeObject type = {PyVarObject_HEAD_INIT(nullptr, 0)};
+  PyTypeObject type = EmptyType();
   type.tp_name = "persist.Map";
   type.tp_basicsize = sizeof(MapObject);
   type.tp_dealloc = Map_dealloc;
@@ -926,7 +934,7 @@ PyTypeObject MakeMapType() {
 }
 
 PyTypeObject MakeMutationType() {
-  PyTypeObject type = {PyVarObject_HEAD_INIT(nullptr, 0)};
+  PyTypeObject type = EmptyType();
   type.tp_name = "persist.MapMutation";
   type.tp_basicsize = sizeof(MapMutationObject);
   type.tp_dealloc = Mutation_dealloc;
@@ -944,7 +952,7 @@ PyTypeObject MakeMutationType() {
 
 PyTypeObject MakeViewType(const char* name, getiterfunc iter,
                           PySequenceMethods* sequence) {
-  PyTypeObject type = {PyVarObject_HEAD_INIT(nullptr, 0)};
+  PyTypeObject type = EmptyType();
   type.tp_name = name;
   type.tp_basicsize = sizeof(ViewObject);
   type.tp_dealloc = View_dealloc;
@@ -957,7 +965,7 @@ PyTypeObject MakeViewType(const char* name, getiterfunc iter,
 }
 
 PyTypeObject MakeIteratorType() {
-  PyTypeObject type = {PyVarObject_HEAD_INIT(nullptr, 0)};
+  PyTypeObject type = EmptyType();
   type.tp_name = "persist._MapIterator";
   type.tp_basicsize = sizeof(IteratorObject);
   type.tp_dealloc = Iterator_dealloc;
