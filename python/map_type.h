@@ -36,8 +36,8 @@
 // Thread-safety: everything runs under the GIL; Maps may be shared freely
 // between threads.
 //
-// Speed (python/map_benchmark.py, str keys, median CPU time per call from
-// Python, against CPython's own HAMT, _testcapi.hamt()): get 33 ns at 1k
+// Speed (python/bench/map_benchmark.py, str keys, median CPU time per call
+// from Python, against CPython's own HAMT, _testcapi.hamt()): get 33 ns at 1k
 // entries (48 ns), 106 ns at 1M (180 ns); set keeping the old map 198 ns at
 // 1k (230 ns), 1.02 us at 1M (1.53 us); delete 242 ns at 1k (208 ns), 1.13 us
 // at 1M (1.15 us); building 1M entries 464 ms (1.55 s by set()).

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # Builds the three benchmark binaries in release mode with CMake, runs them and
-# the Python benchmark of persist.Map (python/map_benchmark.py), and
 # writes bench/REPORT.md and its plots (bench/*.png):
 #   tools/bench_report.sh
 # Works on a fresh Debian 12 machine: run as root it installs the Debian
@@ -17,8 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/require_packages.sh
 require_packages cmake make g++ libabsl-dev libbenchmark-dev \
-  libboost-context-dev gnuplot-nox python3 python3-dev python3-venv \
-  python3-setuptools
+  libboost-context-dev gnuplot-nox python3
 
 build_dir=${BUILD_DIR:-build-bench}
 repetitions=${BENCH_REPETITIONS:-3}
@@ -52,6 +50,27 @@ rm -rf "$results"
 mkdir -p "$results"
 report_args=()
 number=0
+# persist.Map in Python (python/bench/map_benchmark.py, Google Benchmark
+# JSON), on the persist package installed into a venv of Debian's
+# /usr/bin/python3 (the `python_map` suite).
+echo "==> [python_map] pip install ./python into $build_dir/venv, then" \
+  "python/bench/map_benchmark.py ($(elapsed))"
+require_packages python3-dev python3-venv python3-setuptools
+if { [ -x "$build_dir/venv/bin/python" ] ||
+  /usr/bin/python3 -m venv --system-site-packages "$build_dir/venv"; } \
+  >"$logs/python_map.build.log" 2>&1 &&
+  "$build_dir/venv/bin/pip" install --quiet --no-build-isolation --no-index \
+    ./python >>"$logs/python_map.build.log" 2>&1 &&
+  "$build_dir/venv/bin/python" -P python/bench/map_benchmark.py \
+    --out "$results/python_map.json" --repetitions "$repetitions" \
+    --min-time "$min_time" 2>"$logs/python_map.run.stderr" |
+  sed 's/^/    [python_map] /'; then
+  report_args+=(--json "python_map=$results/python_map.json")
+else
+  tail -n 20 "$logs/python_map.build.log" "$logs/python_map.run.stderr"
+  echo "    the python_map suite failed: it is reported as missing"
+fi
+
 for entry in "${suites[@]}"; do
   read -r suite target binary <<<"$entry"
   number=$((number + 1))
@@ -99,30 +118,6 @@ for entry in "${suites[@]}"; do
       "result is reported as missing"
   fi
 done
-
-# persist.Map in Python (python/map_benchmark.py, Google Benchmark JSON) on
-# the persist package installed into a venv of Debian's /usr/bin/python3.
-# -P: `import persist` must find the installed package, not python/persist.
-venv=$build_dir/venv
-echo "==> [python_map] pip install ./python; python/map_benchmark.py ($(elapsed))"
-if { [ -x "$venv/bin/python" ] ||
-  /usr/bin/python3 -m venv --system-site-packages "$venv"; } \
-  >"$logs/python_map.build.log" 2>&1 &&
-  "$venv/bin/pip" install --no-build-isolation --no-index ./python \
-    >>"$logs/python_map.build.log" 2>&1; then
-  if "$venv/bin/python" -P python/map_benchmark.py \
-    --out "$results/python_map.json" --repetitions "$repetitions" \
-    --min-time "$min_time" 2>&1 | tee "$logs/python_map.run.log" |
-    sed 's/^/    [python_map] /'; then
-    report_args+=(--json "python_map=$results/python_map.json")
-  else
-    echo "    python/map_benchmark.py failed: python_map is reported as missing"
-  fi
-else
-  tail -n 20 "$logs/python_map.build.log"
-  echo "    the persist package did not build: python_map is reported as" \
-    "missing (log: $logs/python_map.build.log)"
-fi
 
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \

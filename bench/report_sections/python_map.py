@@ -1,6 +1,6 @@
 """persist.Map (Python) against CPython's own HAMT and a dict copied on change.
 
-The suite is python/map_benchmark.py, a Python script that writes
+The suite is python/bench/map_benchmark.py, a Python script that writes
 Google Benchmark-format JSON; tools/bench_report.sh runs it with the persist
 module installed into a virtual environment.
 """
@@ -39,7 +39,7 @@ def series(op):
 
 SUITE = r.Suite(
     name=NAME, title="persist.Map in Python",
-    label="python/map_benchmark.py", order=45, section=section,
+    label="python/bench/map_benchmark.py", order=45, section=section,
     plots=[r.Plot("python_map_set",
                   "persist.Map.set against CPython's HAMT and a dict copy",
                   "n (entries)", series("Set")),

@@ -3,7 +3,7 @@
 
 Writes Google Benchmark-format JSON (what bench/make_report.py reads):
 
-    python3 python/map_benchmark.py --out results/python_map.json
+    python3 python/bench/map_benchmark.py --out results/python_map.json
 
 Benchmarks BM_<Op>_<Impl>/<n>, n = entries in the map (10, 1k, 100k, 1M):
   Op       Set (set an existing key to a new value, keeping the old map),
@@ -189,7 +189,7 @@ def context():
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "host_name": platform.node(),
-        "executable": "python/map_benchmark.py",
+        "executable": "python/bench/map_benchmark.py",
         "num_cpus": os.cpu_count(),
         "load_avg": load,
         "library_build_type": "release",
