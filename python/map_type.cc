@@ -91,6 +91,7 @@ struct IteratorObject {
   // then `position` must not be used.
   const Node* root;
   PyMap::const_iterator position;
+  Py_ssize_t remaining;  // for __length_hint__
   IterKind kind;
 };
 
@@ -438,6 +439,7 @@ PyObject* NewIterator(PyObject* map, IterKind kind) {
   it->map = reinterpret_cast<MapObject*>(map);
   it->root = hamt::internal::MapAccess::root(MapOf(map));
   new (&it->position) PyMap::const_iterator(MapOf(map).begin());
+  it->remaining = static_cast<Py_ssize_t>(MapOf(map).size());
   it->kind = kind;
   PyObject_GC_Track(it);
   return reinterpret_cast<PyObject*>(it);
@@ -852,6 +854,7 @@ int Iterator_traverse(PyObject* self, visitproc visit, void* arg) {
 int Iterator_clear(PyObject* self) {
   auto* it = reinterpret_cast<IteratorObject*>(self);
   it->position = PyMap::const_iterator();  // never points into freed nodes
+  it->remaining = 0;
   Py_CLEAR(it->map);
   return 0;
 }
@@ -866,10 +869,12 @@ PyObject* Iterator_next(PyObject* self) {
   auto* it = reinterpret_cast<IteratorObject*>(self);
   if (it->map == nullptr || it->position == PyMap::const_iterator() ||
       hamt::internal::MapAccess::root(it->map->map) != it->root) {
+    it->remaining = 0;
     return nullptr;  // StopIteration
   }
   const auto& pair = *it->position;
   ++it->position;
+  --it->remaining;
   switch (it->kind) {
     case IterKind::kKeys:
       return pair.first.object.new_reference();
@@ -882,13 +887,7 @@ PyObject* Iterator_next(PyObject* self) {
 }
 
 PyObject* Iterator_length_hint(PyObject* self, PyObject*) {
-  auto* it = reinterpret_cast<IteratorObject*>(self);
-  Py_ssize_t left = 0;
-  if (it->map != nullptr &&
-      hamt::internal::MapAccess::root(it->map->map) == it->root) {
-    for (auto p = it->position; p != PyMap::const_iterator(); ++p) ++left;
-  }
-  return PyLong_FromSsize_t(left);
+  return PyLong_FromSsize_t(reinterpret_cast<IteratorObject*>(self)->remaining);
 }
 
 PyMethodDef kIteratorMethods[] = {
