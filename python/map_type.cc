@@ -93,6 +93,9 @@ struct IteratorObject {
   PyMap::const_iterator position;
   Py_ssize_t remaining;  // for __length_hint__
   IterKind kind;
+  // The last (key, value) tuple items() returned: refilled in place when
+  // nobody else holds it any more (a `for k, v in m.items()` loop).
+  PyObject* last_item;
 };
 
 extern PyTypeObject MapType;
@@ -440,6 +443,7 @@ PyObject* NewIterator(PyObject* map, IterKind kind) {
   it->root = hamt::internal::MapAccess::root(MapOf(map));
   new (&it->position) PyMap::const_iterator(MapOf(map).begin());
   it->remaining = static_cast<Py_ssize_t>(MapOf(map).size());
+  it->last_item = nullptr;
   it->kind = kind;
   PyObject_GC_Track(it);
   return reinterpret_cast<PyObject*>(it);
@@ -848,6 +852,7 @@ PySequenceMethods kKeysViewAsSequence = {
 
 int Iterator_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(reinterpret_cast<IteratorObject*>(self)->map);
+  Py_VISIT(reinterpret_cast<IteratorObject*>(self)->last_item);
   return 0;
 }
 
@@ -856,13 +861,41 @@ int Iterator_clear(PyObject* self) {
   it->position = PyMap::const_iterator();  // never points into freed nodes
   it->remaining = 0;
   Py_CLEAR(it->map);
+  Py_CLEAR(it->last_item);
   return 0;
 }
 
 void Iterator_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   Py_XDECREF(reinterpret_cast<IteratorObject*>(self)->map);
+  Py_XDECREF(reinterpret_cast<IteratorObject*>(self)->last_item);
   PyObject_GC_Del(self);
+}
+
+// The (key, value) tuple of an items() iterator.
+PyObject* ItemTuple(IteratorObject* it, PyObject* key, PyObject* value) {
+  PyObject* item = it->last_item;
+  if (item != nullptr && Py_REFCNT(item) == 1) {
+    // Only this iterator holds it: refill it. The old key and value stay
+    // alive (the map holds them), so no user code runs here.
+    PyObject* old_key = PyTuple_GET_ITEM(item, 0);
+    PyObject* old_value = PyTuple_GET_ITEM(item, 1);
+    Py_INCREF(key);
+    Py_INCREF(value);
+    PyTuple_SET_ITEM(item, 0, key);
+    PyTuple_SET_ITEM(item, 1, value);
+    Py_DECREF(old_key);
+    Py_DECREF(old_value);
+    // The collector stops tracking tuples of untracked objects.
+    if (!PyObject_GC_IsTracked(item)) PyObject_GC_Track(item);
+    Py_INCREF(item);
+    return item;
+  }
+  item = PyTuple_Pack(2, key, value);
+  if (item == nullptr) return nullptr;
+  Py_INCREF(item);
+  Py_XSETREF(it->last_item, item);
+  return item;
 }
 
 PyObject* Iterator_next(PyObject* self) {
@@ -881,7 +914,7 @@ PyObject* Iterator_next(PyObject* self) {
     case IterKind::kValues:
       return pair.second.new_reference();
     case IterKind::kItems:
-      return PyTuple_Pack(2, pair.first.object.get(), pair.second.get());
+      return ItemTuple(it, pair.first.object.get(), pair.second.get());
   }
   return nullptr;
 }

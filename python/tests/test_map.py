@@ -132,6 +132,25 @@ def test_views():
     assert len(Map().items()) == 0 and list(Map().values()) == []
 
 
+def test_items_tuples_kept_or_dropped():
+    # items() refills its last tuple when the caller dropped it; a tuple the
+    # caller keeps never changes.
+    expected = sorted((i, str(i)) for i in range(100))
+    m = Map(expected)
+    assert sorted(list(m.items())) == expected
+    assert sorted((k, v) for k, v in m.items()) == expected
+    it = iter(m.items())
+    first = next(it)
+    second = next(it)
+    assert first is not second and first != second
+    saved, second_copy = tuple(first), tuple(second)
+    del second                      # the iterator may refill that tuple now
+    third = next(it)
+    rest = [tuple(t) for t in it]
+    assert first == saved
+    assert sorted([first, second_copy, third] + rest) == expected
+
+
 def test_iterator_keeps_map_alive():
     it = iter(Map({i: i for i in range(100)}).items())
     gc.collect()
