@@ -253,6 +253,30 @@ class TargetsTest(unittest.TestCase):
         self.assertEqual((ucontext.status, ucontext.measured), ("PASS", "29×"))
 
 
+    def test_python_thresholds(self):
+        M = report_lib.Measurement
+        self.suites["python"] = {
+            ("Set", "Persist", 10000): M(90.0, {}),
+            ("Set", "Gevent", 10000): M(4000.0, {}),
+            ("Get", "Persist", 1): M(10.0, {}),
+            ("Get", "CPython", 1): M(10.0, {}),
+            ("Get", "Persist", 1000): M(13.0, {}),
+            ("Get", "CPython", 1000): M(10.0, {}),
+        }
+        check, threshold = self.target("Python ContextVar.set")
+        self.assertEqual(threshold, 50)
+        result = check(self.suites, threshold)
+        self.assertEqual((result.status, result.measured),
+                         ("FAIL", "44.4× at vars=10k"))
+        check, threshold = self.target("Python ContextVar.get")
+        self.assertEqual(threshold, 1.2)
+        result = check(self.suites, threshold)
+        self.assertEqual((result.status, result.measured),
+                         ("FAIL", "1.3× (worst, vars=1k)"))
+        self.suites["python"][("Get", "Persist", 1000)] = M(11.0, {})
+        self.assertEqual(check(self.suites, threshold).status, "PASS")
+
+
 class ReportTest(unittest.TestCase):
 
     def test_end_to_end_with_a_missing_suite(self):

@@ -22,6 +22,7 @@
 
 #include "python/internal/deferred_decref.h"
 #include "python/internal/greenlet_local.h"
+#include "python/internal/thread_setup.h"
 #include "python/module.h"
 
 namespace persist_python {
@@ -59,6 +60,23 @@ void SetErrorFromCurrentException() {
   } catch (...) {
     PyErr_SetString(PyExc_RuntimeError, "persist: unknown C++ exception");
   }
+}
+
+// A new Context object holding the context make() returns; nullptr with an
+// exception set when allocating or make() fails.
+template <class Make>
+PyObject* NewContextObject(Make&& make) {
+  auto* self = PyObject_New(ContextObject, &ContextType);
+  if (self == nullptr) return nullptr;
+  self->weakrefs = nullptr;
+  try {
+    self->context.ConstructFrom(std::forward<Make>(make));
+  } catch (...) {
+    SetErrorFromCurrentException();
+    PyObject_Free(self);
+    return nullptr;
+  }
+  return reinterpret_cast<PyObject*>(self);
 }
 
 bool IsContextVar(PyObject* object) {
@@ -159,15 +177,14 @@ PyObject* ContextVarGet(PyObject* object, PyObject* const* args,
     return nullptr;
   }
   ContextVarObject* self = AsVar(object);
-  PyValue found;
   try {
-    found = self->var.get().get(PyValue());
+    PyValue found = self->var.get().get(PyValue());
+    if (PERSIST_BASE_PREDICT_TRUE(found.has_value())) {
+      return std::move(found).ReleaseValue();
+    }
   } catch (...) {
     SetErrorFromCurrentException();
     return nullptr;
-  }
-  if (PERSIST_BASE_PREDICT_TRUE(found.has_value())) {
-    return std::move(found).ReleaseValue();
   }
   if (nargs == 1) return Py_NewRef(args[0]);
   if (self->default_value != nullptr) return Py_NewRef(self->default_value);
@@ -176,7 +193,7 @@ PyObject* ContextVarGet(PyObject* object, PyObject* const* args,
 }
 
 PyObject* ContextVarSet(PyObject* object, PyObject* value) {
-  if (internal::EnsureGreenletLocal() < 0) return nullptr;
+  if (internal::PrepareThread() < 0) return nullptr;
   ContextVarObject* self = AsVar(object);
   auto* token = PyObject_GC_New(TokenObject, &TokenType);
   if (token == nullptr) return nullptr;
@@ -313,15 +330,11 @@ PyObject* ContextNew(PyTypeObject*, PyObject* args, PyObject* kwargs) {
     PyErr_SetString(PyExc_TypeError, "Context() does not accept any arguments");
     return nullptr;
   }
-  try {
-    return NewContextObject(contextvars::Context());
-  } catch (...) {
-    SetErrorFromCurrentException();
-    return nullptr;
-  }
+  return NewEmptyContextObject();
 }
 
 void ContextDealloc(PyObject* object) {
+  if (AsContext(object)->weakrefs != nullptr) PyObject_ClearWeakRefs(object);
   AsContext(object)->context.Destroy();
   PyObject_Free(object);
   DeferredDecref::Drain();
@@ -334,7 +347,7 @@ PyObject* ContextRun(PyObject* object, PyObject* const* args,
                     "run() missing 1 required positional argument");
     return nullptr;
   }
-  if (internal::EnsureGreenletLocal() < 0) return nullptr;
+  if (internal::PrepareThread() < 0) return nullptr;
   PyObject* result = nullptr;
   try {
     result = AsContext(object)->context.get().run([&] {
@@ -351,12 +364,8 @@ PyObject* ContextRun(PyObject* object, PyObject* const* args,
 }
 
 PyObject* ContextCopy(PyObject* object, PyObject*) {
-  try {
-    return NewContextObject(AsContext(object)->context.get().copy());
-  } catch (...) {
-    SetErrorFromCurrentException();
-    return nullptr;
-  }
+  const contextvars::Context& context = AsContext(object)->context.get();
+  return NewContextObject([&] { return context.copy(); });
 }
 
 // The value of `key` in `object`'s context as a new reference; nullptr with
@@ -459,7 +468,8 @@ PyObject* NewContextIter(PyObject* object, PyTypeObject* type) {
   if (self == nullptr) return nullptr;
   self->constructed = false;
   try {
-    self->snapshot.Construct(AsContext(object)->context.get().copy());
+    const contextvars::Context& context = AsContext(object)->context.get();
+    self->snapshot.ConstructFrom([&] { return context.copy(); });
     self->position.Construct(self->snapshot.get().begin());
     self->constructed = true;
   } catch (...) {
@@ -538,12 +548,7 @@ PySequenceMethods context_as_sequence = {
 };
 
 PyObject* CopyContext(PyObject*, PyObject*) {
-  try {
-    return NewContextObject(contextvars::copy_context());
-  } catch (...) {
-    SetErrorFromCurrentException();
-    return nullptr;
-  }
+  return NewContextObject([] { return contextvars::copy_context(); });
 }
 
 PyMethodDef copy_context_def = {
@@ -575,11 +580,8 @@ int AddType(PyObject* module, PyTypeObject* type, const char* name) {
 
 }  // namespace
 
-PyObject* NewContextObject(contextvars::Context context) {
-  auto* self = PyObject_New(ContextObject, &ContextType);
-  if (self == nullptr) return nullptr;
-  self->context.Construct(std::move(context));  // noexcept: a handle copy
-  return reinterpret_cast<PyObject*>(self);
+PyObject* NewEmptyContextObject() {
+  return NewContextObject([] { return contextvars::Context(); });
 }
 
 int InitContextvars(PyObject* module) {
@@ -619,6 +621,7 @@ int InitContextvars(PyObject* module) {
   ContextType.tp_iter = ContextIter;
   ContextType.tp_richcompare = ContextRichCompare;
   ContextType.tp_hash = PyObject_HashNotImplemented;
+  ContextType.tp_weaklistoffset = offsetof(ContextObject, weakrefs);
 
   struct {
     PyTypeObject* type;
@@ -660,6 +663,7 @@ int InitContextvars(PyObject* module) {
     return -1;
   }
   if (PyModule_AddIntConstant(module, "GREENLET_LOCAL", 0) < 0) return -1;
+  if (internal::InitThreadSetup() < 0) return -1;
   if (internal::InitGreenletLocal(module) < 0) return -1;
   return PyObject_SetAttrString(
       module, "GREENLET_LOCAL",

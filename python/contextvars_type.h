@@ -46,6 +46,7 @@ struct TokenObject {
 
 struct ContextObject {
   PyObject_HEAD
+  PyObject* weakrefs;  // Contexts support weak references, as CPython's do
   internal::Embedded<contextvars::Context> context;  // always constructed
 };
 
@@ -53,8 +54,9 @@ extern PyTypeObject ContextVarType;
 extern PyTypeObject TokenType;
 extern PyTypeObject ContextType;
 
-// A new Context object holding `context`; nullptr with MemoryError.
-PyObject* NewContextObject(contextvars::Context context);
+// A new Context object holding a new empty context; nullptr with an
+// exception set.
+PyObject* NewEmptyContextObject();
 
 }  // namespace persist_python
 

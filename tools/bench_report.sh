@@ -17,6 +17,10 @@ cd "$(dirname "$0")/.."
 . tools/require_packages.sh
 require_packages cmake make g++ libabsl-dev libbenchmark-dev \
   libboost-context-dev gnuplot-nox python3
+# The python suite (python/bench/contextvars_benchmark.py)
+require_packages python3-dev python3-venv python3-setuptools python3-greenlet \
+  python3-gevent
+. tools/python_venv.sh
 
 build_dir=${BUILD_DIR:-build-bench}
 repetitions=${BENCH_REPETITIONS:-3}
@@ -52,18 +56,14 @@ report_args=()
 number=0
 # persist.Map in Python (python/bench/map_benchmark.py, Google Benchmark
 # JSON), on the persist package installed into a venv of Debian's
-# /usr/bin/python3 (the `python_map` suite).
+# /usr/bin/python3 (the `python_map` suite; about a minute: 0.1 s per
+# repetition, the 1M-entry maps cost most).
 echo "==> [python_map] pip install ./python into $build_dir/venv, then" \
   "python/bench/map_benchmark.py ($(elapsed))"
-require_packages python3-dev python3-venv python3-setuptools
-if { [ -x "$build_dir/venv/bin/python" ] ||
-  /usr/bin/python3 -m venv --system-site-packages "$build_dir/venv"; } \
-  >"$logs/python_map.build.log" 2>&1 &&
-  "$build_dir/venv/bin/pip" install --quiet --no-build-isolation --no-index \
-    ./python >>"$logs/python_map.build.log" 2>&1 &&
+if python_venv "$build_dir/venv" >"$logs/python_map.build.log" 2>&1 &&
   "$build_dir/venv/bin/python" -P python/bench/map_benchmark.py \
     --out "$results/python_map.json" --repetitions "$repetitions" \
-    --min-time "$min_time" 2>"$logs/python_map.run.stderr" |
+    --min-time 0.1 2>"$logs/python_map.run.stderr" |
   sed 's/^/    [python_map] /'; then
   report_args+=(--json "python_map=$results/python_map.json")
 else
@@ -118,6 +118,21 @@ for entry in "${suites[@]}"; do
       "result is reported as missing"
   fi
 done
+
+# The python suite: persist.contextvars against CPython's contextvars and
+# gevent.contextvars, from Python, with the extension pip builds (-O2).
+echo "==> [python] pip install ./python into $build_dir/venv, then" \
+  "python/bench/contextvars_benchmark.py ($(elapsed))"
+if python_venv "$build_dir/venv" >"$logs/python.build.log" 2>&1 &&
+  "$build_dir/venv/bin/python" python/bench/contextvars_benchmark.py \
+    --out "$results/python.json" --min-time 0.1 \
+    --repetitions "$((repetitions > 5 ? repetitions : 5))" \
+    2>"$logs/python.run.stderr" | sed 's/^/    /'; then
+  report_args+=(--json "python=$results/python.json")
+else
+  tail -n 20 "$logs/python.build.log" "$logs/python.run.stderr"
+  echo "    the python suite failed: it is reported as missing"
+fi
 
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \

@@ -4,7 +4,8 @@
 # Steps: Bazel (plain, ASan+UBSan, TSan), CMake with g++ and clang (warnings
 # are errors), valgrind on a subset, the AArch64 switcher under qemu, a bounded
 # libFuzzer run, the report generator's unit test, a benchmark smoke run and
-# the consumer builds (Bazel, CMake find_package and add_subdirectory).
+# the consumer builds (Bazel, CMake find_package and add_subdirectory), and the
+# Python package's pytest (tools/test_python.sh).
 # Ends with "steps: N passed, M failed"; exits non-zero when a step failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ require_packages bazel-bootstrap bazel-rules-java g++ clang libclang-rt-14-dev \
   cmake make libabsl-dev libbenchmark-dev librapidcheck-dev googletest \
   libgtest-dev libgmock-dev libboost-context-dev valgrind qemu-user \
   g++-aarch64-linux-gnu python3 gnuplot-nox
+# python/ (tools/test_python.sh)
+require_packages python3-dev python3-venv python3-setuptools python3-pytest \
+  python3-greenlet python3-gevent libpython3.11-testsuite
 
 passed=0
 failed=0
@@ -77,6 +81,8 @@ step "benchmark report unit test" python3 bench/make_report_test.py
 step "benchmark smoke run" benchmark_smoke
 step "consumers: Bazel, CMake find_package, add_subdirectory" \
   bash tools/test_consumers.sh
+step "python: pip install ./python, pytest (plain, -X dev + PYTHONMALLOC=debug, no greenlet)" \
+  bash tools/test_python.sh
 
 echo
 [ $failed -eq 0 ] || printf 'failed step: %s\n' "${failed_steps[@]}"

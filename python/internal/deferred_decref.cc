@@ -8,19 +8,18 @@ namespace persist_python {
 namespace internal {
 namespace {
 
-std::atomic<bool> python_finalized{false};
 std::mutex orphans_mutex;
 // References dropped by threads without the GIL (C++ thread-exit release of
 // a thread's current context). Leaked at process exit.
 std::vector<PyObject*>* orphans = new std::vector<PyObject*>;
 
-void MarkFinalized() { python_finalized.store(true); }
-
 }  // namespace
 
+void DeferredDecref::MarkFinalized() { python_finalized_.store(true); }
+
 void DeferredDecref::Add(PyObject* object) noexcept {
-  if (python_finalized.load(std::memory_order_relaxed)) return;  // leak
-  if (PyGILState_Check()) {
+  if (python_finalized_.load(std::memory_order_relaxed)) return;  // leak
+  if (HoldsGil()) {
     pending_.push_back(object);
     return;
   }

@@ -19,6 +19,12 @@ class Embedded {
   void Construct(Args&&... args) {
     ::new (static_cast<void*>(storage_)) T(std::forward<Args>(args)...);
   }
+  // Constructs the object from make()'s prvalue, with no move in between
+  // (a move of some handles, such as contextvars::Context, costs atomics).
+  template <class Make>
+  void ConstructFrom(Make&& make) {
+    ::new (static_cast<void*>(storage_)) T(std::forward<Make>(make)());
+  }
   void Destroy() noexcept { get().~T(); }
   T& get() noexcept { return *std::launder(reinterpret_cast<T*>(storage_)); }
   const T& get() const noexcept {

@@ -31,7 +31,7 @@ int SwapGreenletContexts(PyObject* origin, PyObject* target) {
   if (from_target) {
     Py_INCREF(slot);
   } else if (!PyErr_Occurred()) {
-    slot = NewContextObject(contextvars::Context());
+    slot = NewEmptyContextObject();
   }
   if (slot != nullptr) {
     if (PyDict_SetItem(origin_dict, key, slot) == 0 &&
@@ -99,13 +99,16 @@ int InitGreenletLocal(PyObject*) {
 
 bool GreenletLocalEnabled() { return greenlet_settrace != nullptr; }
 
-int EnsureGreenletLocalSlow() {
-  if (greenlet_settrace == nullptr) {
-    greenlet_local_ready = true;
-    return 0;
-  }
+int InstallGreenletTracer() {
+  if (greenlet_settrace == nullptr) return 0;
   PyObject* previous = PyObject_CallNoArgs(greenlet_gettrace);
   if (previous == nullptr) return -1;
+  if (PyCFunction_Check(previous) &&
+      reinterpret_cast<PyCFunctionObject*>(previous)->m_ml ==
+          &greenlet_trace_def) {
+    Py_DECREF(previous);  // installed for an earlier thread state
+    return 0;
+  }
   PyObject* tracer = PyCFunction_NewEx(&greenlet_trace_def, previous, nullptr);
   Py_DECREF(previous);
   if (tracer == nullptr) return -1;
@@ -113,7 +116,6 @@ int EnsureGreenletLocalSlow() {
   Py_DECREF(tracer);
   if (replaced == nullptr) return -1;
   Py_DECREF(replaced);
-  greenlet_local_ready = true;
   return 0;
 }
 

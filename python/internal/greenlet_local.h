@@ -13,7 +13,8 @@
 // lookup per get instead of one dict operation per switch.
 //
 // greenlet's tracer is per OS thread, so it is installed in a thread by the
-// first ContextVar.set() or Context.run() there (EnsureGreenletLocal()).
+// first ContextVar.set() or Context.run() there (PrepareThread() in
+// thread_setup.h).
 // Until then the thread's context was never changed, so it is the same
 // empty context for every greenlet, and reads before that are right too.
 // Without greenlet the module is thread-local. A tracer installed later
@@ -25,8 +26,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "base/optimization.h"
-
 namespace persist_python {
 namespace internal {
 
@@ -36,16 +35,9 @@ int InitGreenletLocal(PyObject* module);
 // Whether greenlet was found by InitGreenletLocal().
 bool GreenletLocalEnabled();
 
-int EnsureGreenletLocalSlow();
-
-inline thread_local bool greenlet_local_ready = false;
-
-// Installs the tracer in the calling thread once. 0, or -1 with an
-// exception.
-inline int EnsureGreenletLocal() {
-  if (PERSIST_BASE_PREDICT_TRUE(greenlet_local_ready)) return 0;
-  return EnsureGreenletLocalSlow();
-}
+// Installs the tracer in the calling thread, if greenlet was found and the
+// thread's tracer is not already ours. 0, or -1 with an exception.
+int InstallGreenletTracer();
 
 }  // namespace internal
 }  // namespace persist_python

@@ -1,14 +1,20 @@
 // PyValue: the C++ value type (the T of contextvars::ContextVar<T>) that
 // persist.contextvars keeps in its contexts.
 //
-// It owns two references: the Python ContextVar the value was set for and
-// the value itself. Keeping the variable in the value keeps the variable
-// alive for as long as some context holds a value for it (as CPython's
-// contexts hold their keys), so iterating a context can always hand out the
-// variable object. Copies (the C++ get() returns T by value) only increment
+// The value stored in a context (moved into its C++ box by set()) owns two
+// references: the Python ContextVar it was set for and the value itself.
+// Keeping the variable in the value keeps the variable alive for as long as
+// some context holds a value for it (as CPython's contexts hold their keys),
+// so iterating a context can always hand out the variable object.
+//
+// A copy holds the value only. Copies are what reads return (the C++ get()
+// returns T by value; Token.old_value, Context[var]), and a read needs only
+// the value: so ContextVar.get() costs one incref, as CPython's does. The C++
+// layer never stores a copy (set() takes its argument by value, which the
+// module moves in), so every stored value owns its variable. Copies change
 // reference counts and so need the GIL, which every caller holds; the
-// destructor defers its decrements (see deferred_decref.h), so it is safe
-// anywhere, even without the GIL.
+// destructor defers the decrements that could run Python code (see
+// deferred_decref.h), so it is safe anywhere, even without the GIL.
 //
 // PyValue has no operator==: the C++ layer then compares two values by
 // identity (same set()), and Context.__eq__ compares values with Python's ==
@@ -35,9 +41,8 @@ class PyValue {
   PyValue(PyObject* var, PyObject* value) noexcept
       : var_(var), value_(value) {}
 
-  PyValue(const PyValue& other) noexcept
-      : var_(other.var_), value_(other.value_) {
-    Py_XINCREF(var_);
+  // The value only (see above).
+  PyValue(const PyValue& other) noexcept : value_(other.value_) {
     Py_XINCREF(value_);
   }
   PyValue(PyValue&& other) noexcept
@@ -49,19 +54,17 @@ class PyValue {
     return *this;
   }
   ~PyValue() {
-    if (var_ != nullptr) DeferredDecref::Add(var_);
-    if (value_ != nullptr) DeferredDecref::Add(value_);
+    if (var_ != nullptr) DeferredDecref::Release(var_);
+    if (value_ != nullptr) DeferredDecref::Release(value_);
   }
 
   bool has_value() const noexcept { return value_ != nullptr; }
-  PyObject* var() const noexcept { return var_; }      // borrowed
+  // Borrowed; nullptr in a copy.
+  PyObject* var() const noexcept { return var_; }
   PyObject* value() const noexcept { return value_; }  // borrowed
 
-  // The value as a new reference, leaving this empty. The variable's
-  // reference is dropped at once: the caller guarantees it is not the last
-  // (the context the copy came from still holds one).
+  // The value as a new reference, leaving this without one.
   PyObject* ReleaseValue() && noexcept {
-    Py_XDECREF(std::exchange(var_, nullptr));
     return std::exchange(value_, nullptr);
   }
 
