@@ -487,5 +487,32 @@ class FormatTest(unittest.TestCase):
         self.assertIsNone(report_lib.loglog_slope([(10, 5.0)]))
 
 
+class PythonMapTargetsTest(unittest.TestCase):
+    """persist.Map's targets (report_sections/python_map.py) against
+    _testcapi.hamt(): get and set at 1k and 1M, each at most 1.0x."""
+
+    def test_get_and_set_at_1k_and_1m(self):
+        M = report_lib.Measurement
+        suite = {("Get", "Persist", 1000): M(30.0, {}),
+                 ("Get", "CPythonHamt", 1000): M(45.0, {}),
+                 ("Get", "Persist", 10**6): M(100.0, {}),
+                 ("Get", "CPythonHamt", 10**6): M(100.0, {}),
+                 ("Set", "Persist", 1000): M(300.0, {}),
+                 ("Set", "CPythonHamt", 1000): M(250.0, {})}
+        definition = by_name("python_map")
+        results = {t.promise.format(t.threshold): t.check(
+            {"python_map": suite}, t.threshold) for t in definition.targets}
+        self.assertEqual(
+            {p: (r.status, r.measured) for p, r in results.items()},
+            {"persist.Map.get at n=1k ≤ 1.0× _testcapi.hamt()":
+                 ("PASS", "0.667× at n=1k"),
+             "persist.Map.get at n=1M ≤ 1.0× _testcapi.hamt()":
+                 ("PASS", "1× at n=1M"),
+             "persist.Map.set at n=1k ≤ 1.0× _testcapi.hamt()":
+                 ("FAIL", "1.2× at n=1k"),
+             "persist.Map.set at n=1M ≤ 1.0× _testcapi.hamt()":
+                 ("MISSING", "–")})
+
+
 if __name__ == "__main__":
     unittest.main()

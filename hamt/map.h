@@ -35,10 +35,25 @@
 // references the original node (8 more bytes) instead of each child, which
 // saves one atomic operation per child; the original, and the one child
 // the copy replaced, then live as long as the copy (at most one extra node
-// per copied node; see hamt/internal/node.h). Nodes come from a size-class
-// pool (hamt/internal/node_allocator.h, 2 MiB chunks, huge pages where the
-// kernel allows) that keeps freed memory for reuse and never returns it to
-// the system.
+// per copied node; see hamt/internal/node.h).
+//
+// Node memory: the NodeAllocator parameter (a memory policy). The default,
+// hamt::SizeClassPoolAllocator, is a size-class pool
+// (hamt/internal/node_allocator.h: per-thread free lists, 2 MiB chunks, huge
+// pages where the kernel allows) that keeps freed memory for reuse and never
+// returns it to the system; hamt::NewDeleteAllocator takes every node from
+// ::operator new. A NodeAllocator is a class with two static member
+// functions, called from any thread (a node may be freed on another thread
+// than the one that allocated it):
+//   static void* allocate(size_t bytes, size_t alignment);
+//       `bytes` > 0 is a multiple of 8 and `alignment` is 8, or 16 for pairs
+//       aligned to 16; returns memory of at least `bytes` bytes aligned to
+//       `alignment`, or throws (a map then stays unchanged, see Exceptions).
+//   static void deallocate(void* memory, size_t bytes,
+//                          size_t alignment) noexcept;
+//       frees what allocate(bytes, alignment) returned.
+// Maps with different allocators are different types; nodes never move
+// between them.
 //
 // Speed (int64 -> int64, g++ -O3, AMD EPYC; bench/REPORT.md has the rest):
 // find about 6 ns at 1k entries (2x absl::flat_hash_map, which needs fewer
@@ -91,7 +106,12 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "hamt/internal/compare.h"
+#include "hamt/internal/functor_holder.h"
+#include "hamt/internal/iterator.h"
+#include "hamt/internal/lookup.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/update.h"
 
 namespace hamt {
 
@@ -101,9 +121,9 @@ class KeyNotFoundError : public std::out_of_range {
   using std::out_of_range::out_of_range;
 };
 
-template <class K, class V, class Hash, class KeyEqual>
+template <class K, class V, class Hash, class KeyEqual, class NodeAllocator>
 class Map;
-template <class K, class V, class Hash, class KeyEqual>
+template <class K, class V, class Hash, class KeyEqual, class NodeAllocator>
 class TransientMap;
 
 namespace internal {
@@ -130,27 +150,6 @@ std::string KeyNotFoundMessage(const char* function, const Q& key) {
   return message.str();
 }
 
-// Holds a functor without using space when it is empty (EBO); kTag keeps
-// two holders of the same type distinct.
-template <class T, int kTag,
-          bool kUseBase = std::is_empty<T>::value && !std::is_final<T>::value>
-class FunctorHolder : private T {
- public:
-  FunctorHolder() = default;
-  explicit FunctorHolder(const T& functor) : T(functor) {}
-  const T& get() const { return *this; }
-};
-template <class T, int kTag>
-class FunctorHolder<T, kTag, false> {
- public:
-  FunctorHolder() = default;
-  explicit FunctorHolder(const T& functor) : functor_(functor) {}
-  const T& get() const { return functor_; }
-
- private:
-  T functor_;
-};
-
 // Access to Map internals for diff, TransientMap, tests and benchmarks.
 struct MapAccess {
   template <class M>
@@ -158,26 +157,31 @@ struct MapAccess {
     return map.root_;
   }
   template <class M>
-  static auto ops(const M& map) {
-    return map.ops();
+  static auto comparison(const M& map) {
+    return typename M::Comparison(map.key_eq());
   }
   // Bytes of all nodes reachable from `map`'s root (a memory statistic; the
   // sources that borrowed nodes keep alive are not counted).
   template <class M>
   static size_t node_bytes(const M& map) {
-    return M::Ops::subtree_bytes(map.root_);
+    return M::Layout::subtree_bytes(map.root_);
   }
 };
 
 }  // namespace internal
 
 template <class K, class V, class Hash = absl::Hash<K>,
-          class KeyEqual = std::equal_to<K>>
+          class KeyEqual = std::equal_to<K>,
+          class NodeAllocator = SizeClassPoolAllocator>
 class Map : private internal::FunctorHolder<Hash, 0>,
             private internal::FunctorHolder<KeyEqual, 1> {
   using HashHolder = internal::FunctorHolder<Hash, 0>;
   using KeyEqualHolder = internal::FunctorHolder<KeyEqual, 1>;
-  using Ops = internal::NodeOps<K, V, Hash, KeyEqual>;
+  using Layout = internal::NodeLayout<K, V>;
+  using Lookup = internal::TrieLookup<K, V, KeyEqual>;
+  using Lifetime = internal::NodeLifetime<K, V, NodeAllocator>;
+  using Update = internal::TrieUpdate<K, V, Hash, KeyEqual, NodeAllocator>;
+  using Comparison = internal::TrieComparison<K, V, KeyEqual>;
   using Node = internal::Node;
   static constexpr bool kTransparent = internal::IsTransparent<Hash>::value &&
                                        internal::IsTransparent<KeyEqual>::value;
@@ -195,7 +199,9 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   using key_equal = KeyEqual;
   using reference = const value_type&;
   using const_reference = const value_type&;
-  class const_iterator;
+  // Forward iterator over const std::pair<K, V>&. Valid while a map holding
+  // the same root is alive.
+  using const_iterator = internal::TrieIterator<K, V>;
   using iterator = const_iterator;
 
   Map() = default;
@@ -240,7 +246,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
     return *this;
   }
   ~Map() {
-    if (root_ != nullptr) Ops::release(root_, 0);
+    if (root_ != nullptr) Lifetime::release(root_, 0);
   }
 
   void swap(Map& other) noexcept {
@@ -287,12 +293,12 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   // The map with `key` mapped to `value`. Returns a map sharing this root
   // (no allocation) when `key` already maps to an equal value.
   Map set(K key, V value) const& {
-    typename Ops::Pair kv(std::move(key), std::move(value));
-    const Ops ops = this->ops();
-    const uint64_t hash = ops.hash_of(kv.first);
-    if (root_ == nullptr) return with_root(Ops::make_single(kv, hash), 1);
+    value_type kv(std::move(key), std::move(value));
+    const Update update = this->update();
+    const uint64_t hash = update.hash_of(kv.first);
+    if (root_ == nullptr) return with_root(Update::make_single(kv, hash), 1);
     bool added = false;
-    Node* root = ops.set(root_, 0, /*editable=*/false, hash, kv, added);
+    Node* root = update.set(root_, 0, /*editable=*/false, hash, kv, added);
     if (root == root_) return *this;
     return with_root(root, size_ + (added ? 1 : 0));
   }
@@ -333,101 +339,14 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   // A mutable builder starting from this map's contents.
-  TransientMap<K, V, Hash, KeyEqual> transient() const& {
-    return TransientMap<K, V, Hash, KeyEqual>(*this);
+  TransientMap<K, V, Hash, KeyEqual, NodeAllocator> transient() const& {
+    return TransientMap<K, V, Hash, KeyEqual, NodeAllocator>(*this);
   }
-  TransientMap<K, V, Hash, KeyEqual> transient() && {
-    return TransientMap<K, V, Hash, KeyEqual>(std::move(*this));
+  TransientMap<K, V, Hash, KeyEqual, NodeAllocator> transient() && {
+    return TransientMap<K, V, Hash, KeyEqual, NodeAllocator>(std::move(*this));
   }
 
   // ---- iteration ----
-
-  // Forward iterator over const std::pair<K, V>&. Valid while a map holding
-  // the same root is alive.
-  class const_iterator {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = std::pair<K, V>;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const value_type*;
-    using reference = const value_type&;
-
-    const_iterator() = default;
-
-    reference operator*() const { return *pair_; }
-    pointer operator->() const { return pair_; }
-    const_iterator& operator++() {
-      if (++pair_ == pairs_end_) next_node();
-      return *this;
-    }
-    const_iterator operator++(int) {
-      const_iterator old = *this;
-      ++*this;
-      return old;
-    }
-    friend bool operator==(const const_iterator& a, const const_iterator& b) {
-      return a.pair_ == b.pair_;
-    }
-    friend bool operator!=(const const_iterator& a, const const_iterator& b) {
-      return a.pair_ != b.pair_;
-    }
-
-   private:
-    friend class Map;
-    struct Frame {
-      const Node* node;
-      int next_child;
-      int child_count;
-    };
-
-    explicit const_iterator(const Node* root) {
-      if (root == nullptr) return;
-      push(root);
-      const int np = Ops::pair_count(root, 0);
-      if (np > 0) {
-        pair_ = Ops::pairs(root);
-        pairs_end_ = pair_ + np;
-      } else {
-        next_node();
-      }
-    }
-
-    // Pushes `node` (at depth top_ + 1). Its children are visited next, in
-    // order, and are scattered in memory: fetch them all now so that the
-    // misses overlap instead of costing one after the other.
-    void push(const Node* node) {
-      const int children = Ops::child_count(node);
-      stack_[++top_] = {node, 0, children};
-      for (int i = 0; i < children; ++i) {
-        __builtin_prefetch(Ops::child(node, i));
-      }
-    }
-
-    // Moves to the first pair of the next node (pre-order) that has pairs.
-    void next_node() {
-      while (top_ >= 0) {
-        Frame& frame = stack_[top_];
-        if (frame.next_child == frame.child_count) {
-          --top_;
-          continue;
-        }
-        const Node* next = Ops::child(frame.node, frame.next_child++);
-        push(next);
-        const int np = Ops::pair_count(next, top_);
-        if (np > 0) {
-          pair_ = Ops::pairs(next);
-          pairs_end_ = pair_ + np;
-          return;
-        }
-      }
-      pair_ = pairs_end_ = nullptr;
-    }
-
-    Frame stack_[internal::kMaxDepth + 1] = {};
-    int top_ = -1;
-    const value_type* pair_ = nullptr;
-    const value_type* pairs_end_ = nullptr;
-  };
 
   const_iterator begin() const { return const_iterator(root_); }
   const_iterator end() const { return const_iterator(); }
@@ -440,15 +359,15 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   friend bool operator==(const Map& a, const Map& b) {
     if (a.size_ != b.size_) return false;
     if (a.root_ == b.root_) return true;
-    return a.ops().equal(a.root_, b.root_, 0);
+    return Comparison(a.key_eq()).equal(a.root_, b.root_, 0);
   }
   friend bool operator!=(const Map& a, const Map& b) { return !(a == b); }
 
  private:
   friend struct internal::MapAccess;
-  friend class TransientMap<K, V, Hash, KeyEqual>;
+  friend class TransientMap<K, V, Hash, KeyEqual, NodeAllocator>;
 
-  Ops ops() const { return Ops(hash_function(), key_eq()); }
+  Update update() const { return Update(hash_function(), key_eq()); }
 
   // A map with this map's functors owning `root`.
   Map with_root(Node* root, size_t size) const {
@@ -461,18 +380,18 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   template <class Q>
   Map erased(const Q& key) const {
     if (root_ == nullptr) return *this;
-    const Ops ops = this->ops();
+    const Update update = this->update();
     const auto result =
-        ops.erase(root_, 0, /*editable=*/false, ops.hash_of(key), key);
-    if (result.kind == Ops::EraseResult::kNotFound) return *this;
+        update.erase(root_, 0, /*editable=*/false, update.hash_of(key), key);
+    if (result.kind == Update::EraseResult::kNotFound) return *this;
     return with_root(result.node, size_ - 1);
   }
 
   template <class Q>
   const V* find_value(const Q& key) const {
     if (root_ == nullptr) return nullptr;
-    const Ops ops = this->ops();
-    const auto* pair = ops.find(root_, key, ops.hash_of(key), size_);
+    const auto* pair = Lookup(key_eq()).find(
+        root_, key, static_cast<uint64_t>(hash_function()(key)), size_);
     return pair == nullptr ? nullptr : &pair->second;
   }
 
@@ -490,27 +409,27 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   // empty.
   void adopt(Node* root, bool editable) {
     if (root == root_) return;
-    if (!editable || root == nullptr) Ops::release(root_, 0);
+    if (!editable || root == nullptr) Lifetime::release(root_, 0);
     root_ = root;
   }
 
   bool can_edit_root() const {
-    return Ops::kCanEditInPlace && internal::IsUnique(root_);
+    return Layout::kCanEditInPlace && internal::IsUnique(root_);
   }
 
   // Returns true when `key` was added.
   bool assign_set(K key, V value) {
-    typename Ops::Pair kv(std::move(key), std::move(value));
-    const Ops ops = this->ops();
-    const uint64_t hash = ops.hash_of(kv.first);
+    value_type kv(std::move(key), std::move(value));
+    const Update update = this->update();
+    const uint64_t hash = update.hash_of(kv.first);
     if (root_ == nullptr) {
-      root_ = Ops::make_single(kv, hash);
+      root_ = Update::make_single(kv, hash);
       size_ = 1;
       return true;
     }
     const bool editable = can_edit_root();
     bool added = false;
-    Node* root = ops.set(root_, 0, editable, hash, kv, added);
+    Node* root = update.set(root_, 0, editable, hash, kv, added);
     adopt(root, editable);
     size_ += added ? 1 : 0;
     return added;
@@ -520,11 +439,11 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   template <class Q>
   bool assign_erase(const Q& key) {
     if (root_ == nullptr) return false;
-    const Ops ops = this->ops();
-    const uint64_t hash = ops.hash_of(key);
+    const Update update = this->update();
+    const uint64_t hash = update.hash_of(key);
     const bool editable = can_edit_root();
-    const auto result = ops.erase(root_, 0, editable, hash, key);
-    if (result.kind == Ops::EraseResult::kNotFound) return false;
+    const auto result = update.erase(root_, 0, editable, hash, key);
+    if (result.kind == Update::EraseResult::kNotFound) return false;
     adopt(result.node, editable);
     --size_;
     return true;
@@ -539,10 +458,11 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 // node only the first time it is changed while shared with a Map. Not
 // thread-safe; persistent() ends the build in O(1).
 template <class K, class V, class Hash = absl::Hash<K>,
-          class KeyEqual = std::equal_to<K>>
+          class KeyEqual = std::equal_to<K>,
+          class NodeAllocator = SizeClassPoolAllocator>
 class TransientMap {
  public:
-  using MapType = Map<K, V, Hash, KeyEqual>;
+  using MapType = Map<K, V, Hash, KeyEqual, NodeAllocator>;
 
   TransientMap() = default;
   explicit TransientMap(MapType map) : map_(std::move(map)) {}
@@ -575,24 +495,24 @@ class TransientMap {
 // on_changed(key, value_in_a, value_in_b) for keys in both with unequal
 // values. Subtrees shared by `a` and `b` are skipped, so diffing a map
 // against one derived from it by k updates costs O(k * levels).
-template <class K, class V, class H, class E, class OnAdded, class OnRemoved,
-          class OnChanged>
-void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
-          OnRemoved on_removed, OnChanged on_changed) {
+template <class K, class V, class H, class E, class A, class OnAdded,
+          class OnRemoved, class OnChanged>
+void diff(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b,
+          OnAdded on_added, OnRemoved on_removed, OnChanged on_changed) {
   using Access = internal::MapAccess;
   const internal::Node* root_a = Access::root(a);
   const internal::Node* root_b = Access::root(b);
   if (root_a == root_b) return;
-  const auto ops = Access::ops(a);
+  const auto comparison = Access::comparison(a);
   using Pair = std::pair<K, V>;
   if (root_a == nullptr) {
-    ops.for_each(root_b, 0,
-                 [&](const Pair& p) { on_added(p.first, p.second); });
+    comparison.for_each(root_b, 0,
+                        [&](const Pair& p) { on_added(p.first, p.second); });
   } else if (root_b == nullptr) {
-    ops.for_each(root_a, 0,
-                 [&](const Pair& p) { on_removed(p.first, p.second); });
+    comparison.for_each(root_a, 0,
+                        [&](const Pair& p) { on_removed(p.first, p.second); });
   } else {
-    ops.diff(root_a, root_b, 0, on_added, on_removed, on_changed);
+    comparison.diff(root_a, root_b, 0, on_added, on_removed, on_changed);
   }
 }
 

@@ -244,56 +244,6 @@ TYPED_TEST(MapModelTest, EqualityIsIndependentOfHistory) {
   EXPECT_NE(forward.erase(0).set(TypeParam::key_range, 0), forward);
 }
 
-// Both popcount implementations (popcnt instruction when the CPU has it,
-// table otherwise) agree.
-TEST(MapTest, PopCountImplementationsAgree) {
-  std::mt19937 rng(1);
-  for (int i = 0; i < 100000; ++i) {
-    const uint32_t x = static_cast<uint32_t>(rng()) >> (i % 32);
-    ASSERT_EQ(hamt::internal::PopCount(x), hamt::internal::PopCountByTable(x));
-    ASSERT_EQ(hamt::internal::PopCount(x), __builtin_popcount(x));
-    ASSERT_EQ(hamt::internal::PopCountWith<false>(x), __builtin_popcount(x));
-    if (hamt::internal::CpuHasPopCount()) {
-      ASSERT_EQ(hamt::internal::PopCountWith<true>(x), __builtin_popcount(x));
-    }
-  }
-  EXPECT_EQ(hamt::internal::PopCountByTable(0xffffffffu), 32);
-}
-
-// Lookups take a branch-free path in small maps and a branching one in
-// large ones (NodeOps::kBranchFreeMaxSize); both find every key, including
-// in collision nodes, and no absent key.
-template <class Hash>
-void CheckLookupsAroundBranchFreeLimit() {
-  using M = hamt::Map<int64_t, int64_t, Hash>;
-  constexpr size_t kLimit =
-      hamt::internal::NodeOps<int64_t, int64_t, Hash,
-                              std::equal_to<int64_t>>::kBranchFreeMaxSize;
-  std::mt19937_64 rng(7);
-  std::vector<int64_t> keys;
-  M map;
-  for (size_t n = 0; n < kLimit + 3; ++n) {
-    const int64_t key = static_cast<int64_t>(rng() >> 1);
-    keys.push_back(key);
-    map = std::move(map).set(key, key ^ 1);
-    if (n + 3 >= kLimit || n < 70) {
-      for (const int64_t k : keys) {
-        const int64_t* value = map.find(k);
-        ASSERT_NE(value, nullptr) << "size " << map.size() << " key " << k;
-        ASSERT_EQ(*value, k ^ 1);
-      }
-      for (int i = 0; i < 200; ++i) {
-        const int64_t absent = -static_cast<int64_t>(rng() >> 2) - 1;
-        ASSERT_EQ(map.find(absent), nullptr) << "size " << map.size();
-      }
-    }
-  }
-}
-TEST(MapTest, LookupsAroundBranchFreeLimit) {
-  CheckLookupsAroundBranchFreeLimit<absl::Hash<int64_t>>();
-  CheckLookupsAroundBranchFreeLimit<Mod4Hash>();
-}
-
 // ---- construction and lookup ----
 
 TEST(MapTest, EmptyMap) {
@@ -569,6 +519,45 @@ TEST(MapTest, BorrowedCopiesOutliveTheirSourceAndMaterialize) {
   EXPECT_EQ(model.at(17), 0);
   EXPECT_EQ(model.count(2), 0u);
   EXPECT_EQ(first.at(1), 1);
+}
+
+// Every node comes from the map's NodeAllocator and goes back to it.
+struct CountingAllocator {
+  static inline int64_t live_bytes = 0;
+  static inline int64_t allocations = 0;
+  static void* allocate(size_t bytes, size_t alignment) {
+    live_bytes += static_cast<int64_t>(bytes);
+    ++allocations;
+    return hamt::NewDeleteAllocator::allocate(bytes, alignment);
+  }
+  static void deallocate(void* memory, size_t bytes,
+                         size_t alignment) noexcept {
+    live_bytes -= static_cast<int64_t>(bytes);
+    hamt::NewDeleteAllocator::deallocate(memory, bytes, alignment);
+  }
+};
+TEST(MapTest, NodesComeFromTheNodeAllocator) {
+  using M = hamt::Map<int64_t, int64_t, absl::Hash<int64_t>,
+                      std::equal_to<int64_t>, CountingAllocator>;
+  {
+    M map;
+    // Built in place: no borrowed nodes, so node_bytes counts every node.
+    for (int64_t i = 0; i < 5000; ++i) map = std::move(map).set(i, i);
+    const int64_t allocations = CountingAllocator::allocations;
+    M other = map.erase(17).set(-1, 1);
+    EXPECT_GT(CountingAllocator::allocations, allocations);
+    EXPECT_GT(CountingAllocator::live_bytes,
+              static_cast<int64_t>(MapAccess::node_bytes(map)));
+    other = M();
+    EXPECT_EQ(CountingAllocator::live_bytes,
+              static_cast<int64_t>(MapAccess::node_bytes(map)));
+    hamt::TransientMap<int64_t, int64_t, absl::Hash<int64_t>,
+                       std::equal_to<int64_t>, CountingAllocator>
+        transient = map.transient();
+    transient.set(5001, 0);
+    EXPECT_EQ(*std::move(transient).persistent().find(5001), 0);
+  }
+  EXPECT_EQ(CountingAllocator::live_bytes, 0);
 }
 
 TEST(MapTest, CopyAndMoveSemantics) {

@@ -20,10 +20,13 @@ namespace persist_python {
 // (python/contextvars_type.cc).
 int InitContextvars(PyObject* module);
 
+// persist.Map, persist.MapMutation (python/map_type.cc).
+int InitMap(PyObject* module);
+
 using TypeInit = int (*)(PyObject* module);
 inline constexpr TypeInit kTypeInits[] = {
     InitContextvars,
-    // InitMap,  // persist.Map (issue 15): python/map_type.cc
+    InitMap,
 };
 
 }  // namespace persist_python

@@ -30,6 +30,7 @@ if not os.path.isfile(os.path.join(SOURCE_DIR, "contextvars", "contextvars.h")):
 SOURCES = [
     "persist/_persist.cc",
     "contextvars_type.cc",
+    "map_type.cc",
     "internal/deferred_decref.cc",
     "internal/greenlet_local.cc",
     "internal/thread_setup.cc",

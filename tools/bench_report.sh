@@ -177,7 +177,7 @@ run_python_suite() {
   echo "==> [$name] pip install ./python into $python_dir/venv, then $script" \
     "($(elapsed))"
   if python_venv "$python_dir/venv" >"$logs/$name.build.log" 2>&1 &&
-    "$python_dir/venv/bin/python" "$script" \
+    "$python_dir/venv/bin/python" -P "$script" \
       --out "$results/$name.json" --min-time 0.1 \
       --repetitions "$((repetitions > 5 ? repetitions : 5))" \
       2>"$logs/$name.run.stderr" | sed 's/^/    /'; then
@@ -189,6 +189,9 @@ run_python_suite() {
 }
 # persist.contextvars against CPython's contextvars and gevent.contextvars.
 run_python_suite python python/bench/contextvars_benchmark.py
+# persist.Map against CPython's HAMT (_testcapi.hamt()) and a dict copied
+# before each change (about a minute; the 1M-entry maps cost most).
+run_python_suite python_map python/bench/map_benchmark.py
 
 runs="median of $repetitions repetitions, each at least ${min_time}s"
 o3_runs=$runs
