@@ -113,7 +113,7 @@ class Fiber {
   // body ended with an exception, rethrows it (once). Throws
   // std::logic_error when the fiber is done() or already running (resuming
   // itself or a fiber up the resume chain).
-  void resume();
+  PERSIST_BASE_ALWAYS_INLINE void resume();
 
   // True once the body has returned or thrown (or for a moved-from Fiber).
   bool done() const noexcept;
@@ -125,13 +125,13 @@ class Fiber {
 // Suspends the calling fiber and returns from the resume() that ran it; the
 // next resume() continues after this call. Throws std::logic_error outside a
 // fiber.
-void yield();
+PERSIST_BASE_ALWAYS_INLINE void yield();
 
 // True when called from inside a fiber's body.
 bool in_fiber() noexcept;
 
-// Implementation details follow: the hot paths are inline (see
-// fibers/internal/fiber_control.h for why).
+// Implementation details follow: the hot paths are always inlined, at -O2
+// too (see fibers/internal/fiber_control.h for why).
 
 inline void Fiber::resume() {
   internal::FiberControl* const fiber = control_.get();
