@@ -59,6 +59,9 @@ struct FiberControl {
   contextvars::Context context;
   // Likewise for the C++ runtime's exception state.
   ExceptionState exception_state;
+  // persist_switch_stack, or persist_switch_stack_shared_fp_env for
+  // FpEnv::kShared: every switch into and out of this fiber uses it.
+  persist_switch_stack_function switch_stack = nullptr;
   void* fiber_sp = nullptr;    // where the fiber is suspended
   void* resumer_sp = nullptr;  // where its resumer waits while it runs
   FiberStatus status = FiberStatus::kNotStarted;
@@ -148,7 +151,7 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   fiber->resumer_tsan_fiber = __tsan_get_current_fiber();
   __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
 #endif
-  persist_switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value);
+  fiber->switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value);
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
@@ -176,7 +179,7 @@ PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noe
   __tsan_switch_to_fiber(fiber->resumer_tsan_fiber, 0);
 #endif
   void* value =
-      persist_switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
+      fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
 #if PERSIST_FIBERS_ASAN
   // The next resumer may be another stack than the last one.
   __sanitizer_finish_switch_fiber(fiber->fiber_fake_stack,
