@@ -33,9 +33,10 @@
 // switch is 0.9x Boost's) and over 30x faster than swapcontext (see
 // fiber_benchmark.cc). With FiberOptions::fp_env = FpEnv::kShared the
 // switches skip the floating-point control state (see FpEnv for when that
-// is safe) and the round trip takes roughly half as long. resume() and
-// yield() are always inlined, so the switch is called from the caller's own
-// frame.
+// is safe): on an Intel Xeon VM, 5.2-5.6 ns against 8.1-9.0 ns by default
+// and 7.1-7.9 ns for Boost.Context (whose stmxcsr is cheaper there than on
+// AMD). resume() and yield() are always inlined, at -O2 too, so the switch
+// is called from the caller's own frame.
 //
 // Linking: the switch is assembly with hidden symbols, called from the
 // inline resume()/yield(), so the fibers library is always a static library
