@@ -228,10 +228,19 @@ class TargetsTest(unittest.TestCase):
         }
         self.suites["fibers"] = {
             ("Switch", "Fiber", None): M(10.0, {}),
+            ("Switch", "FiberSharedFpEnv", None): M(3.5, {}),
             ("Switch", "FiberRaw", None): M(6.0, {}),
+            ("Switch", "FiberRawSharedFpEnv", None): M(2.5, {}),
             ("Switch", "BoostContext", None): M(5.0, {}),
             ("Switch", "Ucontext", None): M(290.0, {}),
         }
+        check, threshold = self.target("Switch_FiberSharedFpEnv ≤")
+        shared = check(self.suites, threshold)
+        self.assertEqual((shared.status, shared.measured), ("FAIL", "0.7×"))
+        self.assertIn("0.5×", shared.detail)
+        self.suites["fibers"][("Switch", "FiberSharedFpEnv", None)] = M(2.9, {})
+        shared = check(self.suites, threshold)
+        self.assertEqual(shared.status, "PASS")
         check, threshold = self.target("VarGet")
         get = check(self.suites, threshold)
         self.assertEqual((get.status, get.measured),

@@ -4,15 +4,20 @@
 # Warnings are errors for the project's own code only.
 set(PERSIST_WARNINGS -Wall -Wextra -Werror)
 
-# persist_library(NAME name [SRCS ...] [DEPS ...])
+# persist_library(NAME name [STATIC] [SRCS ...] [DEPS ...])
 # Defines persist_<name> with the alias persist::<name>, include root at the
 # repository top (#include "hamt/map.h"), and installs it. Without SRCS the
-# library is header-only (INTERFACE).
+# library is header-only (INTERFACE). STATIC: never shared, whatever
+# BUILD_SHARED_LIBS says (Bazel's linkstatic = True).
 function(persist_library)
-  cmake_parse_arguments(ARG "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "STATIC" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
   set(target persist_${ARG_NAME})
   if(ARG_SRCS)
-    add_library(${target} ${ARG_SRCS})
+    if(ARG_STATIC)
+      add_library(${target} STATIC ${ARG_SRCS})
+    else()
+      add_library(${target} ${ARG_SRCS})
+    endif()
     target_compile_options(${target} PRIVATE ${PERSIST_WARNINGS})
     target_link_libraries(${target} PUBLIC ${ARG_DEPS})
     target_include_directories(${target} PUBLIC

@@ -73,7 +73,10 @@ FiberControl::FiberControl(std::function<void()> fiber_body,
     : body(std::move(fiber_body)),
       stack(AcquireStack(options.stack_size)),
       context(options.context ? std::move(*options.context)
-                              : contextvars::Context()) {
+                              : contextvars::Context()),
+      switch_stack(options.fp_env == FpEnv::kShared
+                       ? &persist_switch_stack_shared_fp_env
+                       : &persist_switch_stack) {
   fiber_sp = persist_prepare_stack(stack.top(), &FiberEntry, this);
 }
 

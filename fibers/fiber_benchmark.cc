@@ -9,7 +9,11 @@
 //   BM_Switch_Fiber         the public API: also swaps the current
 //                           contextvars::Context and the C++ exception state
 //                           twice per round trip, and tracks the fiber chain
+//   BM_Switch_FiberSharedFpEnv  the same with FiberOptions::fp_env =
+//                           FpEnv::kShared: the switches skip MXCSR and the
+//                           x87 control word
 //   BM_Switch_FiberRaw      persist_switch_stack alone (the same assembly)
+//   BM_Switch_FiberRawSharedFpEnv  persist_switch_stack_shared_fp_env alone
 //   BM_Switch_BoostContext  make_fcontext / jump_fcontext (with a shared
 //                           libboost_context each call also goes through
 //                           the PLT: one more jump, about 5% of a round
@@ -42,6 +46,18 @@ void BM_Switch_Fiber(benchmark::State& state) {
 }
 BENCHMARK(BM_Switch_Fiber);
 
+void BM_Switch_FiberSharedFpEnv(benchmark::State& state) {
+  fibers::FiberOptions options;
+  options.fp_env = fibers::FpEnv::kShared;
+  fibers::Fiber echo(
+      [] {
+        for (;;) fibers::yield();
+      },
+      options);
+  for (auto _ : state) echo.resume();
+}
+BENCHMARK(BM_Switch_FiberSharedFpEnv);
+
 void* raw_main_sp = nullptr;
 void* raw_fiber_sp = nullptr;
 
@@ -60,6 +76,24 @@ void BM_Switch_FiberRaw(benchmark::State& state) {
   // destroying.
 }
 BENCHMARK(BM_Switch_FiberRaw);
+
+void RawSharedFpEnvEchoEntry(void* value, void* /*arg*/) {
+  for (;;) {
+    value = persist_switch_stack_shared_fp_env(&raw_fiber_sp, raw_main_sp,
+                                               value);
+  }
+}
+
+void BM_Switch_FiberRawSharedFpEnv(benchmark::State& state) {
+  fibers::internal::FiberStack stack(fibers::kDefaultStackSize);
+  raw_fiber_sp =
+      persist_prepare_stack(stack.top(), RawSharedFpEnvEchoEntry, nullptr);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        persist_switch_stack_shared_fp_env(&raw_main_sp, raw_fiber_sp, nullptr));
+  }
+}
+BENCHMARK(BM_Switch_FiberRawSharedFpEnv);
 
 namespace fcontext = boost::context::detail;
 

@@ -1,5 +1,7 @@
 #include "fibers/fiber.h"
 
+#include <execinfo.h>
+
 #include <cfenv>
 #include <cstdint>
 #include <exception>
@@ -144,6 +146,182 @@ TEST(FiberTest, NewFiberStartsWithCreatorsRoundingMode) {
   EXPECT_EQ(std::fegetround(), FE_TONEAREST);
 }
 #endif
+
+// Flush-to-zero: MXCSR bit 15 on x86-64, FPCR bit 24 on AArch64 (part of
+// the control state FpEnv is about; <cfenv> has no portable accessor).
+#if defined(__x86_64__)
+bool FlushToZero() { return (_mm_getcsr() & 0x8000u) != 0; }
+void SetFlushToZero(bool on) {
+  _mm_setcsr(on ? (_mm_getcsr() | 0x8000u) : (_mm_getcsr() & ~0x8000u));
+}
+#elif defined(__aarch64__)
+bool FlushToZero() {
+  std::uint64_t fpcr;
+  asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+  return (fpcr & (std::uint64_t{1} << 24)) != 0;
+}
+void SetFlushToZero(bool on) {
+  std::uint64_t fpcr;
+  asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+  fpcr = on ? (fpcr | (std::uint64_t{1} << 24)) : (fpcr & ~(std::uint64_t{1} << 24));
+  asm volatile("msr fpcr, %0" ::"r"(fpcr));
+}
+#endif
+
+FiberOptions WithFpEnv(FpEnv fp_env) {
+  FiberOptions options;
+  options.fp_env = fp_env;
+  return options;
+}
+
+TEST(FiberFpEnvTest, PreserveIsTheDefault) {
+  EXPECT_EQ(FiberOptions().fp_env, FpEnv::kPreserve);
+}
+
+TEST(FiberFpEnvTest, PreservedRoundingModeAndFlushToZeroStayWithTheFiber) {
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  ASSERT_FALSE(FlushToZero());
+  int fiber_mismatches = 0;
+  Fiber fiber(
+      [&] {
+        std::fesetround(FE_UPWARD);
+        SetFlushToZero(true);
+        for (int i = 0; i < 3; ++i) {
+          yield();
+          if (std::fegetround() != FE_UPWARD) ++fiber_mismatches;
+          if (!FlushToZero()) ++fiber_mismatches;
+        }
+      },
+      WithFpEnv(FpEnv::kPreserve));
+  while (!fiber.done()) {
+    fiber.resume();
+    EXPECT_EQ(std::fegetround(), FE_TONEAREST);
+    EXPECT_FALSE(FlushToZero());
+  }
+  EXPECT_EQ(fiber_mismatches, 0);
+}
+
+TEST(FiberFpEnvTest, SharedFiberChangesAreSeenByTheResumer) {
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  ASSERT_FALSE(FlushToZero());
+  Fiber fiber(
+      [&] {
+        std::fesetround(FE_DOWNWARD);
+        SetFlushToZero(true);
+        yield();
+        std::fesetround(FE_TONEAREST);
+        SetFlushToZero(false);
+      },
+      WithFpEnv(FpEnv::kShared));
+  fiber.resume();
+  const int rounding_after_first_resume = std::fegetround();
+  const bool flush_to_zero_after_first_resume = FlushToZero();
+  fiber.resume();
+  EXPECT_TRUE(fiber.done());
+  EXPECT_EQ(rounding_after_first_resume, FE_DOWNWARD);
+  EXPECT_TRUE(flush_to_zero_after_first_resume);
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST);
+  EXPECT_FALSE(FlushToZero());
+}
+
+TEST(FiberFpEnvTest, SharedFiberRunsWithItsResumersMode) {
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  std::vector<int> seen;
+  std::vector<bool> seen_flush_to_zero;
+  // Created in one mode, first resumed in another: a shared fiber does not
+  // even keep its creator's mode.
+  std::fesetround(FE_UPWARD);
+  Fiber fiber(
+      [&] {
+        for (;;) {
+          seen.push_back(std::fegetround());
+          seen_flush_to_zero.push_back(FlushToZero());
+          yield();
+        }
+      },
+      WithFpEnv(FpEnv::kShared));
+  std::fesetround(FE_TOWARDZERO);
+  fiber.resume();
+  std::fesetround(FE_DOWNWARD);
+  SetFlushToZero(true);
+  fiber.resume();
+  std::fesetround(FE_TONEAREST);
+  SetFlushToZero(false);
+  fiber.resume();
+  EXPECT_EQ(seen, std::vector<int>({FE_TOWARDZERO, FE_DOWNWARD, FE_TONEAREST}));
+  EXPECT_EQ(seen_flush_to_zero, std::vector<bool>({false, true, false}));
+}
+
+TEST(FiberFpEnvTest, PreservedFiberResumedBySharedFiberKeepsItsOwnMode) {
+  // A shared fiber B resumes a preserving fiber A: A's mode stays A's, and
+  // B (and so main) never sees it.
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  int inner_mismatches = 0;
+  Fiber inner(
+      [&] {
+        std::fesetround(FE_UPWARD);
+        for (;;) {
+          yield();
+          if (std::fegetround() != FE_UPWARD) ++inner_mismatches;
+        }
+      },
+      WithFpEnv(FpEnv::kPreserve));
+  std::vector<int> outer_seen;
+  Fiber outer(
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          inner.resume();
+          outer_seen.push_back(std::fegetround());
+          yield();
+        }
+      },
+      WithFpEnv(FpEnv::kShared));
+  while (!outer.done()) {
+    outer.resume();
+    EXPECT_EQ(std::fegetround(), FE_TONEAREST);
+  }
+  EXPECT_EQ(outer_seen,
+            std::vector<int>({FE_TONEAREST, FE_TONEAREST, FE_TONEAREST}));
+  EXPECT_EQ(inner_mismatches, 0);
+}
+
+// --- The fiber's stack ends at its entry frame for unwinders. ---
+
+int fiber_backtrace_depth = 0;
+
+// Resumes `fiber` from `depth` extra frames down the resumer's stack.
+PERSIST_BASE_NOINLINE int ResumeFromDepth(Fiber& fiber, int depth) {
+  if (depth == 0) {
+    fiber.resume();
+    return 0;
+  }
+  const int below = ResumeFromDepth(fiber, depth - 1);
+  asm volatile("" ::: "memory");  // not a tail call: this frame stays
+  return below + 1;
+}
+
+TEST(FiberTest, BacktraceStopsAtTheFibersEntry) {
+  Fiber fiber([] {
+    for (;;) {
+      void* frames[256];
+      fiber_backtrace_depth = backtrace(frames, 256);
+      yield();
+    }
+  });
+  // Under the fiber's frames, backtrace() must find its entry frame and
+  // stop, whatever the resumer's stack holds: if it went on into the
+  // resumer's stack, the depth would grow with the resumer's.
+  EXPECT_EQ(ResumeFromDepth(fiber, 0), 0);
+  const int depth_resumed_from_shallow = fiber_backtrace_depth;
+  EXPECT_EQ(ResumeFromDepth(fiber, 100), 100);
+  const int depth_resumed_from_deep = fiber_backtrace_depth;
+  EXPECT_GT(depth_resumed_from_shallow, 1);
+  EXPECT_LT(depth_resumed_from_shallow, 32);
+  EXPECT_EQ(depth_resumed_from_deep, depth_resumed_from_shallow);
+  // The resumer's own backtrace does go down its stack.
+  void* frames[256];
+  EXPECT_GT(backtrace(frames, 256), 2);
+}
 
 TEST(FiberTest, ExceptionPropagatesToResume) {
   Fiber fiber([] {

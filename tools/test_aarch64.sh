@@ -22,3 +22,30 @@ for opt in -O0 -O2; do
     -o "$out_dir/switch_stack_selftest"
   qemu-aarch64 "$out_dir/switch_stack_selftest"
 done
+
+# fibers: the same selftest (it also checks that FPCR is per side with
+# persist_switch_stack and shared with persist_switch_stack_shared_fp_env,
+# and calls the switches through a pointer) under qemu's BTI enforcement
+# (-cpu max: ld.so maps a BTI-marked object's code guarded, so an indirect
+# call to a switch without its `bti c` dies with SIGILL). Static binaries
+# cannot be BTI-marked here (Debian's libc.a and crt files carry no BTI
+# note), so the selftest goes into a shared object linked without them, and
+# a plain executable calls it.
+echo "==> BTI-marked shared object under qemu -cpu max (BTI enforced)"
+aarch64-linux-gnu-g++ -std=c++17 -Wall -Wextra -Werror -O2 -fPIC -shared \
+  -nostdlib -mbranch-protection=standard -Dmain=switch_stack_selftest_main \
+  -I. fibers/internal/switch_stack_selftest.cc \
+  fibers/internal/switch_stack_aarch64.S -o "$out_dir/libselftest.so"
+notes=$(aarch64-linux-gnu-readelf -n "$out_dir/libselftest.so")
+grep -q 'AArch64 feature: BTI' <<<"$notes" ||
+  { echo "selftest .so not BTI-marked"; exit 1; }
+echo 'int switch_stack_selftest_main(); int main() { return switch_stack_selftest_main(); }' \
+  >"$out_dir/main.cc"
+aarch64-linux-gnu-g++ -O2 "$out_dir/main.cc" -L"$out_dir" -lselftest \
+  -o "$out_dir/selftest_main"
+QEMU_LD_PREFIX=/usr/aarch64-linux-gnu LD_LIBRARY_PATH="$out_dir" \
+  qemu-aarch64 -cpu max "$out_dir/selftest_main"
+
+# fibers: landing pads, BTI property note, hidden symbols.
+echo "==> switch_stack_elf_test.sh aarch64"
+bash fibers/internal/switch_stack_elf_test.sh aarch64 aarch64-linux-gnu-g++ .

@@ -3,7 +3,8 @@
 import report_lib as r
 
 NAME = "fibers"
-SWITCH_IMPLS = ("Fiber", "FiberRaw", "BoostContext", "Ucontext")
+SWITCH_IMPLS = ("Fiber", "FiberSharedFpEnv", "FiberRaw",
+                "FiberRawSharedFpEnv", "BoostContext", "Ucontext")
 
 
 def target_vs_boost(s, threshold):
@@ -17,6 +18,17 @@ def target_vs_boost(s, threshold):
     return r.at_most(slowdown, threshold, r.fmt_ratio(slowdown), detail)
 
 
+def target_shared_fp_env_vs_boost(s, threshold):
+    suite = s[NAME]
+    slowdown = r.ratio(r.time_of(suite, "Switch", "FiberSharedFpEnv"),
+                       r.time_of(suite, "Switch", "BoostContext"))
+    raw = r.ratio(r.time_of(suite, "Switch", "FiberRawSharedFpEnv"),
+                  r.time_of(suite, "Switch", "BoostContext"))
+    detail = ("the bare switch without MXCSR (FiberRawSharedFpEnv): %s"
+              % r.fmt_ratio(raw) if raw is not None else "")
+    return r.at_most(slowdown, threshold, r.fmt_ratio(slowdown), detail)
+
+
 def target_vs_ucontext(s, threshold):
     suite = s[NAME]
     speedup = r.ratio(r.time_of(suite, "Switch", "Ucontext"),
@@ -27,7 +39,8 @@ def target_vs_ucontext(s, threshold):
 def section(suite, plots):
     out = ["`Fiber` is a full `fibers::Fiber` resume/yield round trip that "
            "also swaps the current Context; `FiberRaw` is the assembly switch "
-           "alone.", ""]
+           "alone; `...SharedFpEnv` the same with `FpEnv::kShared` (no MXCSR "
+           "or x87 control word switched).", ""]
     fiber = r.time_of(suite, "Switch", "Fiber")
     rows = []
     for impl in SWITCH_IMPLS:
@@ -61,9 +74,12 @@ SUITE = r.Suite(
         # Issue 12: what a Bazel (`-c opt`) user gets.
         r.Target("Switch_Fiber ≤ {}× Switch_BoostContext", target_vs_boost,
                  1.05),
+        # Issue 16: FpEnv::kShared skips the FP control state (-O2).
+        r.Target("Switch_FiberSharedFpEnv ≤ {}× Switch_BoostContext",
+                 target_shared_fp_env_vs_boost, 0.6),
         r.Target("Switch_Fiber ≥ {}× faster than Switch_Ucontext "
                  "(swapcontext)", target_vs_ucontext, 20),
     ],
-    hot_paths=["BM_Switch_Fiber"],
+    hot_paths=["BM_Switch_Fiber", "BM_Switch_FiberSharedFpEnv"],
     also_o3=["BM_Switch_FiberRaw", "BM_Switch_BoostContext"],
 )

@@ -3,11 +3,19 @@
 //
 // A suspended execution is nothing but a stack pointer: the switch pushes the
 // callee-saved state (x86-64: rbx, rbp, r12-r15, MXCSR and the x87 control
-// word; AArch64: x19-x30 and d8-d15) onto the current stack, stores the stack
-// pointer, loads another one, pops that stack's saved state and jumps to its
-// saved return address. Everything else is caller-saved, so the compiler has
-// already spilled it at the call. (AArch64's FPCR is not switched: a fiber
-// that changes the rounding mode there changes it for the thread.)
+// word; AArch64: x19-x30, d8-d15 and FPCR) onto the current stack, stores the
+// stack pointer, loads another one, pops that stack's saved state and jumps
+// to its saved return address. Everything else is caller-saved, so the
+// compiler has already spilled it at the call.
+// persist_switch_stack_shared_fp_env is the same switch without the
+// floating-point control state (MXCSR, x87 control word, FPCR): about half
+// the cost on x86-64, where stmxcsr/ldmxcsr dominate.
+//
+// The symbols are hidden (the .S files and the declarations below): they are
+// meant to be linked statically into the module that calls them, so calls
+// are direct even from a shared object. The code is marked for x86-64 IBT
+// (endbr64) and AArch64 BTI (bti c) in .note.gnu.property; it does not
+// support x86-64 shadow stacks (SHSTK) and does not claim to.
 //
 // This layer knows nothing about exceptions, sanitizers or contexts (see
 // fibers/fiber.h for those); it has no dependencies so that
@@ -27,6 +35,12 @@
 #ifndef PERSIST_FIBERS_INTERNAL_SWITCH_STACK_H_
 #define PERSIST_FIBERS_INTERNAL_SWITCH_STACK_H_
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PERSIST_FIBERS_SWITCH_STACK_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define PERSIST_FIBERS_SWITCH_STACK_HIDDEN
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,9 +57,10 @@ typedef void (*persist_stack_entry)(void* value, void* arg);
 // first switch onto it calls entry(value, arg) through a trampoline whose
 // unwind info marks the return address undefined, so debuggers' backtraces
 // and unwinders stop there. The new stack starts with the calling thread's
-// current MXCSR and x87 control word (x86-64). O(1); writes under 192 bytes.
-void* persist_prepare_stack(void* stack_top, persist_stack_entry entry,
-                            void* arg);
+// current floating-point control state (MXCSR and x87 control word on
+// x86-64, FPCR on AArch64). O(1); writes under 192 bytes.
+PERSIST_FIBERS_SWITCH_STACK_HIDDEN void* persist_prepare_stack(
+    void* stack_top, persist_stack_entry entry, void* arg);
 
 // Saves the calling execution's callee-saved state on its stack, stores the
 // resulting stack pointer in *save_sp, and resumes the execution suspended at
@@ -55,7 +70,21 @@ void* persist_prepare_stack(void* stack_top, persist_stack_entry entry,
 // entry's first argument). Returns when some execution switches back to
 // *save_sp. Not thread-safe per stack; an execution may be resumed on another
 // thread only if the code running on it does not cache thread-locals.
-void* persist_switch_stack(void** save_sp, void* new_sp, void* value);
+PERSIST_FIBERS_SWITCH_STACK_HIDDEN void* persist_switch_stack(void** save_sp,
+                                                              void* new_sp,
+                                                              void* value);
+
+// persist_switch_stack, except that the floating-point control state is
+// neither saved nor restored: the resumed execution continues with the
+// caller's. The frame layout is the same (the control-state slot is left as
+// it is), so persist_prepare_stack serves both; switch a given stack with
+// one of the two only, or it resumes with a stale control state.
+PERSIST_FIBERS_SWITCH_STACK_HIDDEN void* persist_switch_stack_shared_fp_env(
+    void** save_sp, void* new_sp, void* value);
+
+// The type of both switches.
+typedef void* (*persist_switch_stack_function)(void** save_sp, void* new_sp,
+                                               void* value);
 
 #ifdef __cplusplus
 }  // extern "C"

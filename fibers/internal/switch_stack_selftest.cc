@@ -5,8 +5,11 @@
 // Checks: values cross the switch both ways, the entry function starts on
 // the new stack with 16-byte alignment, every callee-saved register survives
 // a switch in both directions (filled with distinct patterns by inline asm
-// on each side), and on x86-64 MXCSR and the x87 control word belong to each
-// side.
+// on each side), the floating-point control state (x86-64: MXCSR and the x87
+// control word; AArch64: FPCR) belongs to each side with
+// persist_switch_stack and is shared with persist_switch_stack_shared_fp_env,
+// and both switches work when called through a function pointer (under
+// BTI enforcement, tools/test_aarch64.sh, that needs their `bti c`).
 
 #include <cstdint>
 #include <cstdio>
@@ -218,9 +221,12 @@ void TestCalleeSavedRegisters() {
   SELFTEST_CHECK(fiber_register_mismatches == 0);
 }
 
-// --- x86-64: MXCSR and the x87 control word belong to each side. ---
+// --- The floating-point control state: per side, or shared. ---
 
+// Rounding mode and flush-to-zero, the two fields the tests change, read and
+// written through the architecture's control registers.
 #if defined(__x86_64__)
+// MXCSR: rounding 13-14, flush-to-zero 15; x87 control word: rounding 10-11.
 std::uint32_t ReadMxcsr() {
   std::uint32_t mxcsr;
   asm volatile("stmxcsr %0" : "=m"(mxcsr));
@@ -237,50 +243,117 @@ std::uint16_t ReadX87ControlWord() {
 void WriteX87ControlWord(std::uint16_t control_word) {
   asm volatile("fldcw %0" ::"m"(control_word));
 }
-
-constexpr std::uint32_t kMxcsrRoundingMask = 0x6000;
-constexpr std::uint32_t kMxcsrRoundDown = 0x2000;
-constexpr std::uint16_t kX87RoundingMask = 0x0C00;
-constexpr std::uint16_t kX87RoundUp = 0x0800;
-int fiber_fp_state_mismatches = 0;
-
-void FloatingPointStateEntry(void* /*value*/, void* /*arg*/) {
-  // Starts with the creator's state, then keeps its own rounding modes.
-  WriteMxcsr((ReadMxcsr() & ~kMxcsrRoundingMask) | kMxcsrRoundDown);
+struct FpControl {
+  std::uint32_t mxcsr_mode;  // rounding and flush-to-zero bits
+  std::uint16_t x87_rounding;
+  bool operator==(const FpControl& other) const {
+    return mxcsr_mode == other.mxcsr_mode && x87_rounding == other.x87_rounding;
+  }
+};
+FpControl ReadFpControl() {
+  return {ReadMxcsr() & 0xE000u,
+          static_cast<std::uint16_t>(ReadX87ControlWord() & 0x0C00u)};
+}
+void WriteFpControl(FpControl control) {
+  WriteMxcsr((ReadMxcsr() & ~0xE000u) | control.mxcsr_mode);
   WriteX87ControlWord(static_cast<std::uint16_t>(
-      (ReadX87ControlWord() & ~kX87RoundingMask) | kX87RoundUp));
+      (ReadX87ControlWord() & ~0x0C00u) | control.x87_rounding));
+}
+// Round down + flush-to-zero; x87 round up.
+constexpr FpControl kFiberFpControl = {0x2000u | 0x8000u, 0x0800u};
+// Round toward zero; x87 round down.
+constexpr FpControl kOtherFpControl = {0x6000u, 0x0400u};
+#elif defined(__aarch64__)
+// FPCR: rounding 22-23, flush-to-zero 24.
+struct FpControl {
+  std::uint64_t mode;
+  bool operator==(const FpControl& other) const { return mode == other.mode; }
+};
+constexpr std::uint64_t kFpcrModeMask = std::uint64_t{7} << 22;
+FpControl ReadFpControl() {
+  std::uint64_t fpcr;
+  asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+  return {fpcr & kFpcrModeMask};
+}
+void WriteFpControl(FpControl control) {
+  std::uint64_t fpcr;
+  asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+  fpcr = (fpcr & ~kFpcrModeMask) | control.mode;
+  asm volatile("msr fpcr, %0" ::"r"(fpcr));
+}
+// Round toward minus infinity (RM) + flush-to-zero.
+constexpr FpControl kFiberFpControl = {(std::uint64_t{2} << 22) |
+                                       (std::uint64_t{1} << 24)};
+// Round toward zero (RZ).
+constexpr FpControl kOtherFpControl = {std::uint64_t{3} << 22};
+#endif
+
+// Called through a pointer so that the compiler emits an indirect call
+// (blr / call *): the switches must be valid indirect-branch targets.
+persist_switch_stack_function volatile switch_under_test = nullptr;
+
+int fiber_fp_control_mismatches = 0;
+FpControl fiber_seen_on_entry = {};
+FpControl fiber_seen_after_switch = {};
+
+void PreservingFpControlEntry(void* /*value*/, void* /*arg*/) {
+  fiber_seen_on_entry = ReadFpControl();
+  WriteFpControl(kFiberFpControl);
   for (;;) {
-    persist_switch_stack(&fiber_sp, main_sp, nullptr);
-    if ((ReadMxcsr() & kMxcsrRoundingMask) != kMxcsrRoundDown ||
-        (ReadX87ControlWord() & kX87RoundingMask) != kX87RoundUp) {
-      ++fiber_fp_state_mismatches;
-    }
+    switch_under_test(&fiber_sp, main_sp, nullptr);
+    if (!(ReadFpControl() == kFiberFpControl)) ++fiber_fp_control_mismatches;
   }
 }
 
-void TestFloatingPointControlState() {
-  const std::uint32_t main_mxcsr = ReadMxcsr();
-  const std::uint16_t main_control_word = ReadX87ControlWord();
+void TestPreservedFpControl() {
+  const FpControl main_control = ReadFpControl();
+  switch_under_test = persist_switch_stack;
+  // The new stack starts with its creator's state, not its first resumer's.
+  WriteFpControl(kOtherFpControl);
   fiber_sp = persist_prepare_stack(fiber_stack + kStackSize,
-                                   FloatingPointStateEntry, nullptr);
+                                   PreservingFpControlEntry, nullptr);
+  WriteFpControl(main_control);
   for (int i = 0; i < 10; ++i) {
-    persist_switch_stack(&main_sp, fiber_sp, nullptr);
-    SELFTEST_CHECK((ReadMxcsr() & kMxcsrRoundingMask) ==
-                   (main_mxcsr & kMxcsrRoundingMask));
-    SELFTEST_CHECK(ReadX87ControlWord() == main_control_word);
+    switch_under_test(&main_sp, fiber_sp, nullptr);
+    SELFTEST_CHECK(ReadFpControl() == main_control);
   }
-  SELFTEST_CHECK(fiber_fp_state_mismatches == 0);
+  SELFTEST_CHECK(fiber_seen_on_entry == kOtherFpControl);
+  SELFTEST_CHECK(fiber_fp_control_mismatches == 0);
 }
-#endif
+
+void SharingFpControlEntry(void* /*value*/, void* /*arg*/) {
+  fiber_seen_on_entry = ReadFpControl();
+  WriteFpControl(kFiberFpControl);
+  for (;;) {
+    switch_under_test(&fiber_sp, main_sp, nullptr);
+    fiber_seen_after_switch = ReadFpControl();
+  }
+}
+
+void TestSharedFpControl() {
+  const FpControl main_control = ReadFpControl();
+  switch_under_test = persist_switch_stack_shared_fp_env;
+  fiber_sp = persist_prepare_stack(fiber_stack + kStackSize,
+                                   SharingFpControlEntry, nullptr);
+  // The fiber runs with its resumer's state, and its change reaches main.
+  WriteFpControl(kOtherFpControl);
+  switch_under_test(&main_sp, fiber_sp, nullptr);
+  SELFTEST_CHECK(fiber_seen_on_entry == kOtherFpControl);
+  SELFTEST_CHECK(ReadFpControl() == kFiberFpControl);
+  // And main's change reaches the fiber.
+  WriteFpControl(main_control);
+  switch_under_test(&main_sp, fiber_sp, nullptr);
+  SELFTEST_CHECK(fiber_seen_after_switch == main_control);
+  SELFTEST_CHECK(ReadFpControl() == main_control);
+}
 
 }  // namespace
 
 int main() {
   TestPingPongAndAlignment();
   TestCalleeSavedRegisters();
-#if defined(__x86_64__)
-  TestFloatingPointControlState();
-#endif
+  TestPreservedFpControl();
+  TestSharedFpControl();
   if (failures != 0) {
     std::fprintf(stderr, "switch_stack_selftest: %d checks FAILED\n", failures);
     return 1;
