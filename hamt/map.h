@@ -161,6 +161,12 @@ struct MapAccess {
   static auto ops(const M& map) {
     return map.ops();
   }
+  // A map with `like`'s functors owning `root` (one reference), which holds
+  // `size` entries (hamt/internal/algebra.h builds them).
+  template <class M>
+  static M with_root(const M& like, Node* root, size_t size) {
+    return like.with_root(root, size);
+  }
   // Bytes of all nodes reachable from `map`'s root (a memory statistic; the
   // sources that borrowed nodes keep alive are not counted).
   template <class M>
@@ -347,7 +353,8 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   class const_iterator {
    public:
     using iterator_category = std::forward_iterator_tag;
-    using value_type = std::pair<K, V>;
+    // std::pair<K, V> (a Set's internal map: internal::KeyEntry<K>).
+    using value_type = typename Ops::Pair;
     using difference_type = std::ptrdiff_t;
     using pointer = const value_type*;
     using reference = const value_type&;
@@ -584,7 +591,7 @@ void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
   const internal::Node* root_b = Access::root(b);
   if (root_a == root_b) return;
   const auto ops = Access::ops(a);
-  using Pair = std::pair<K, V>;
+  using Pair = typename decltype(ops)::Pair;
   if (root_a == nullptr) {
     ops.for_each(root_b, 0,
                  [&](const Pair& p) { on_added(p.first, p.second); });
@@ -596,6 +603,31 @@ void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
   }
 }
 
+// A hash of the contents, for Maps as keys of hash containers (both
+// absl::Hash and std::hash work; see the std::hash specialization below).
+// Independent of insertion order: the sum over the entries of a hash of the
+// key (by the map's Hash, so that keys KeyEqual deems equal hash alike) and
+// the value (by absl::Hash<V>), so equal maps hash alike. O(n); requires
+// absl::Hash<V> consistent with V's operator==.
+template <class H, class K, class V, class Hs, class E>
+H AbslHashValue(H state, const Map<K, V, Hs, E>& map) {
+  uint64_t sum = 0;
+  const Hs& hash = map.hash_function();
+  for (const auto& entry : map) {
+    sum += absl::HashOf(static_cast<size_t>(hash(entry.first)), entry.second);
+  }
+  return H::combine(std::move(state), sum, map.size());
+}
+
 }  // namespace hamt
+
+namespace std {
+template <class K, class V, class H, class E>
+struct hash<hamt::Map<K, V, H, E>> {
+  size_t operator()(const hamt::Map<K, V, H, E>& map) const {
+    return absl::Hash<hamt::Map<K, V, H, E>>()(map);
+  }
+};
+}  // namespace std
 
 #endif  // PERSIST_HAMT_MAP_H_

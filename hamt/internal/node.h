@@ -44,6 +44,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "hamt/internal/key_entry.h"
 #include "hamt/internal/node_allocator.h"
 
 namespace hamt {
@@ -236,7 +237,7 @@ struct IsEqualityComparable<T, std::void_t<decltype(std::declval<const T&>() ==
 // Layout and lifetime of nodes holding std::pair<K, V>.
 template <class K, class V>
 struct NodeLayout {
-  using Pair = std::pair<K, V>;
+  using Pair = typename EntryOf<K, V>::type;  // std::pair<K, V> for a Map
 
   static_assert(alignof(Pair) <= 16, "hamt::Map pairs aligned beyond 16");
   static constexpr bool kOverAligned = alignof(Pair) > kAllocGranule;
@@ -420,7 +421,7 @@ template <class K, class V, class Hash, class KeyEqual>
 class NodeOps : public NodeLayout<K, V> {
  public:
   using Layout = NodeLayout<K, V>;
-  using Pair = std::pair<K, V>;
+  using Pair = typename Layout::Pair;
   using Edit = NodeEdit<Pair>;
   using Layout::allocate;
   using Layout::bytes_for;

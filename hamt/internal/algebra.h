@@ -1,0 +1,484 @@
+// Set algebra on CHAMP tries: merge, intersection, difference, includes,
+// disjoint and filter, walking both tries together level by level.
+//
+// A subtree both inputs share by pointer is reused (one reference) or
+// skipped without being visited, and so is a subtree of one input where the
+// other has nothing in that slot (merge reuses it, intersection drops it,
+// difference keeps it). Where one side has a single entry and the other a
+// subtree, the entry is looked up in, set into or erased from that subtree
+// with the ordinary update code (hamt/internal/node.h), which path-copies.
+// Results are canonical: a subtree left with one entry is inlined into its
+// parent, so a result has the shape set() would have built and == works.
+// A result equal slot for slot to one of its inputs is that input (the same
+// node, one more reference): merge(a, a), filter keeping everything and
+// intersection(a, superset of a) return a's root.
+//
+// Sizes: nodes do not record how many entries they hold, so a result's size
+// is computed from what the walk sees. Each operation counts the entries of
+// the one-sided subtrees it needs (merge: b's subtrees where a has at most a
+// single entry; intersection: a's subtrees it drops; difference: a's
+// subtrees it keeps), never the shared ones, which are the bulk when the
+// inputs derive from each other. Counting reads a subtree without copying it.
+//
+// Exceptions: inputs are never changed; everything built is owned by a
+// NodeBuilder on the stack until it is linked into the result, so a throw
+// from hashing, copying an entry, allocating or a user callback releases
+// it all and leaves every existing map unchanged.
+
+#ifndef PERSIST_HAMT_INTERNAL_ALGEBRA_H_
+#define PERSIST_HAMT_INTERNAL_ALGEBRA_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "hamt/internal/node.h"
+#include "hamt/internal/node_builder.h"
+
+namespace hamt {
+namespace internal {
+
+template <class K, class V, class Hash, class KeyEqual>
+class Algebra {
+ public:
+  using Ops = NodeOps<K, V, Hash, KeyEqual>;
+  using Pair = typename Ops::Pair;
+
+  using Part = BuiltPart<Pair>;
+  // merge's `combine` when b's value simply wins.
+  struct NoCombine {};
+
+  Algebra(const Hash& hash, const KeyEqual& key_equal)
+      : ops_(hash, key_equal), key_equal_(key_equal) {}
+
+  // ---- merge: the keys of both; b's value wins ----
+  //
+  // `combine` is NoCombine for merge, else merge_with's f(key, in_a, in_b),
+  // which is called for every key in both, also in shared subtrees.
+  // `added` counts the keys of b not in a (the result has |a| + added).
+  template <class Combine>
+  Part merge(const Node* a, const Node* b, int depth, Combine& combine,
+             size_t& added) const {
+    constexpr bool kPlain = std::is_same<Combine, NoCombine>::value;
+    if (kPlain && a == b) return Reuse(a);
+    if (depth == kCollisionDepth) return merge_collision(a, b, combine, added);
+    Builder out(depth);
+    Cursor ca(a);
+    Cursor cb(b);
+    for (uint32_t all = ca.slots() | cb.slots(); all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      if (ca.has_pair(bit)) {
+        const Pair* pa = ca.next_pair();
+        if (cb.has_pair(bit)) {
+          const Pair* pb = cb.next_pair();
+          if (key_equal_(pa->first, pb->first)) {
+            if constexpr (kPlain) {
+              if (SameValue(*pa, *pb)) {
+                out.add_pair_equal_to(bit, pb, pa);
+              } else {
+                out.add_pair(bit, pb);
+              }
+            } else {
+              out.add_made_pair(bit, pa->first,
+                                combine(pa->first, pa->second, pb->second));
+            }
+          } else {
+            ++added;
+            out.add_child(bit, MakeTwo<Ops>(depth + 1, *pa, ops_.hash_of(pa->first),
+                                          *pb, ops_.hash_of(pb->first)));
+          }
+        } else if (cb.has_child(bit)) {
+          const Node* child_b = cb.next_child();
+          const uint64_t hash = ops_.hash_of(pa->first);
+          const Pair* found = find_below(child_b, depth + 1, hash, pa->first);
+          added += count(child_b, depth + 1) - (found != nullptr ? 1 : 0);
+          if (found == nullptr) {
+            out.add_child(bit, set_below(child_b, depth + 1, hash, Pair(*pa)));
+          } else if constexpr (kPlain) {
+            out.add_child(bit, Retained(child_b));
+          } else {
+            out.add_child(bit, set_below(child_b, depth + 1, hash,
+                                         Pair(found->first,
+                                              combine(found->first, pa->second,
+                                                      found->second))));
+          }
+        } else {
+          out.add_pair(bit, pa);
+        }
+      } else if (ca.has_child(bit)) {
+        const Node* child_a = ca.next_child();
+        if (cb.has_pair(bit)) {
+          const Pair* pb = cb.next_pair();
+          const uint64_t hash = ops_.hash_of(pb->first);
+          const Pair* found = find_below(child_a, depth + 1, hash, pb->first);
+          if (found == nullptr) ++added;
+          if constexpr (!kPlain) {
+            if (found != nullptr) {
+              out.add_child(bit, set_below(child_a, depth + 1, hash,
+                                           Pair(found->first,
+                                                combine(found->first,
+                                                        found->second,
+                                                        pb->second))));
+              continue;
+            }
+          }
+          out.add_child(bit, set_below(child_a, depth + 1, hash, Pair(*pb)));
+        } else if (cb.has_child(bit)) {
+          out.add_part(bit, merge(child_a, cb.next_child(), depth + 1, combine,
+                                  added));
+        } else {
+          out.add_child(bit, Retained(child_a));
+        }
+      } else if (cb.has_pair(bit)) {
+        ++added;
+        out.add_pair(bit, cb.next_pair());
+      } else {
+        const Node* child_b = cb.next_child();
+        added += count(child_b, depth + 1);
+        out.add_child(bit, Retained(child_b));
+      }
+    }
+    if (out.same_as(a)) return Reuse(a);
+    if (out.same_as(b)) return Reuse(b);
+    return out.finish();
+  }
+
+  // ---- intersection: keys in both, with a's values ----
+  //
+  // `dropped` counts a's keys not in b (the result has |a| - dropped).
+  Part intersection(const Node* a, const Node* b, int depth,
+                    size_t& dropped) const {
+    if (a == b) return Reuse(a);
+    if (depth == kCollisionDepth) return intersect_collision(a, b, dropped);
+    Builder out(depth);
+    Cursor ca(a);
+    for (uint32_t all = ca.slots(); all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      const bool in_b = ((b->datamap | b->nodemap) & bit) != 0;
+      if (ca.has_pair(bit)) {
+        const Pair* pa = ca.next_pair();
+        if (in_b && lookup_in_slot(b, depth, bit, *pa) != nullptr) {
+          out.add_pair(bit, pa);
+        } else {
+          ++dropped;
+        }
+        continue;
+      }
+      const Node* child_a = ca.next_child();
+      if (!in_b) {
+        dropped += count(child_a, depth + 1);
+      } else if (b->datamap & bit) {
+        const Pair& pb = PairAt<Ops>(b, bit);
+        const Pair* found = find_below(child_a, depth + 1,
+                                       ops_.hash_of(pb.first), pb.first);
+        dropped += count(child_a, depth + 1) - (found != nullptr ? 1 : 0);
+        if (found != nullptr) out.add_pair(bit, found);
+      } else {
+        out.add_part(bit, intersection(child_a, ChildAt<Ops>(b, bit), depth + 1,
+                                       dropped));
+      }
+    }
+    if (out.same_as(a)) return Reuse(a);
+    return out.finish();
+  }
+
+  // ---- difference: keys of a not in b ----
+  //
+  // `kept` counts the keys of the result.
+  Part difference(const Node* a, const Node* b, int depth,
+                  size_t& kept) const {
+    if (a == b) return Part{};
+    if (depth == kCollisionDepth) return subtract_collision(a, b, kept);
+    Builder out(depth);
+    Cursor ca(a);
+    for (uint32_t all = ca.slots(); all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      const bool in_b = ((b->datamap | b->nodemap) & bit) != 0;
+      if (ca.has_pair(bit)) {
+        const Pair* pa = ca.next_pair();
+        if (!in_b || lookup_in_slot(b, depth, bit, *pa) == nullptr) {
+          ++kept;
+          out.add_pair(bit, pa);
+        }
+        continue;
+      }
+      const Node* child_a = ca.next_child();
+      if (!in_b) {
+        kept += count(child_a, depth + 1);
+        out.add_child(bit, Retained(child_a));
+      } else if (b->datamap & bit) {
+        const Pair& pb = PairAt<Ops>(b, bit);
+        // Not edited (editable=false): the erase path-copies.
+        Node* child = const_cast<Node*>(child_a);
+        const auto erased = ops_.erase(child, depth + 1, /*editable=*/false,
+                                       ops_.hash_of(pb.first), pb.first);
+        using Erase = typename Ops::EraseResult;
+        const size_t before = count(child_a, depth + 1);
+        if (erased.kind == Erase::kNotFound) {
+          kept += before;
+          out.add_child(bit, Retained(child_a));
+        } else if (erased.kind == Erase::kSingle) {
+          kept += 1;
+          out.add_pair(bit, erased.single);
+        } else {
+          kept += before - 1;
+          out.add_child(bit, erased.node == child ? Retained(child)
+                                                  : erased.node);
+        }
+      } else {
+        out.add_part(bit,
+                     difference(child_a, ChildAt<Ops>(b, bit), depth + 1, kept));
+      }
+    }
+    if (out.same_as(a)) return Reuse(a);
+    return out.finish();
+  }
+
+  // ---- filter: the entries for which pred(entry) holds ----
+  template <class Pred>
+  Part filter(const Node* node, int depth, Pred& pred, size_t& kept) const {
+    Builder out(depth);
+    if (depth == kCollisionDepth) {
+      const Pair* p = Ops::pairs(node);
+      for (uint32_t i = 0; i < node->datamap; ++i) {
+        if (pred(p[i])) {  // user code; partial results are owned
+          ++kept;
+          out.add_pair(0, &p[i]);
+        }
+      }
+    } else {
+      Cursor cursor(node);
+      for (uint32_t all = cursor.slots(); all != 0; all &= all - 1) {
+        const uint32_t bit = all & (~all + 1);
+        if (cursor.has_pair(bit)) {
+          const Pair* p = cursor.next_pair();
+          if (pred(*p)) {
+            ++kept;
+            out.add_pair(bit, p);
+          }
+        } else {
+          out.add_part(bit, filter(cursor.next_child(), depth + 1, pred, kept));
+        }
+      }
+    }
+    if (out.same_as(node)) return Reuse(node);
+    return out.finish();
+  }
+
+  // ---- predicates ----
+
+  // Every key of b is in a.
+  bool includes(const Node* a, const Node* b, int depth) const {
+    if (a == b) return true;
+    if (depth == kCollisionDepth) {
+      const Pair* p = Ops::pairs(b);
+      for (uint32_t i = 0; i < b->datamap; ++i) {
+        if (find_in_collision(a, p[i].first) == nullptr) return false;
+      }
+      return true;
+    }
+    const uint32_t slots_a = a->datamap | a->nodemap;
+    Cursor cb(b);
+    for (uint32_t all = cb.slots(); all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      if (!(slots_a & bit)) return false;
+      if (cb.has_pair(bit)) {
+        if (lookup_in_slot(a, depth, bit, *cb.next_pair()) == nullptr) {
+          return false;
+        }
+      } else {
+        const Node* child_b = cb.next_child();
+        // A subtree holds at least two keys; a single entry cannot hold them.
+        if (a->datamap & bit) return false;
+        if (!includes(ChildAt<Ops>(a, bit), child_b, depth + 1)) return false;
+      }
+    }
+    return true;
+  }
+
+  // No key is in both.
+  bool disjoint(const Node* a, const Node* b, int depth) const {
+    if (a == b) return false;  // a subtree is never empty
+    if (depth == kCollisionDepth) {
+      const Pair* p = Ops::pairs(b);
+      for (uint32_t i = 0; i < b->datamap; ++i) {
+        if (find_in_collision(a, p[i].first) != nullptr) return false;
+      }
+      return true;
+    }
+    Cursor ca(a);
+    const uint32_t slots_b = b->datamap | b->nodemap;
+    for (uint32_t all = ca.slots(); all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      const bool in_b = (slots_b & bit) != 0;
+      if (ca.has_pair(bit)) {
+        const Pair* pa = ca.next_pair();
+        if (in_b && lookup_in_slot(b, depth, bit, *pa) != nullptr) return false;
+        continue;
+      }
+      const Node* child_a = ca.next_child();
+      if (!in_b) continue;
+      if (b->datamap & bit) {
+        if (lookup_in_slot(a, depth, bit, PairAt<Ops>(b, bit)) != nullptr) {
+          return false;
+        }
+      } else if (!disjoint(child_a, ChildAt<Ops>(b, bit), depth + 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Entries in the subtree `node` at `depth`.
+  static size_t count(const Node* node, int depth) {
+    size_t n = static_cast<size_t>(Ops::pair_count(node, depth));
+    for (int i = 0, nc = Ops::child_count(node); i < nc; ++i) {
+      n += count(Ops::child(node, i), depth + 1);
+    }
+    return n;
+  }
+
+ private:
+  using Cursor = SlotCursor<Ops>;
+  using Builder = NodeBuilder<Ops>;
+
+  static Part Reuse(const Node* node) { return Part{Retained(node), nullptr}; }
+
+  static bool SameValue(const Pair& a, const Pair& b) {
+    if constexpr (Ops::kValueComparable) {
+      return a.second == b.second;
+    } else {
+      return false;
+    }
+  }
+
+  // The entry with `key` in the collision node `node`, or nullptr.
+  template <class Q>
+  const Pair* find_in_collision(const Node* node, const Q& key) const {
+    const Pair* p = Ops::pairs(node);
+    for (uint32_t i = 0; i < node->datamap; ++i) {
+      if (key_equal_(p[i].first, key)) return &p[i];
+    }
+    return nullptr;
+  }
+
+  // The entry with `key` (of hash `hash`) in the subtree `node` at `depth`.
+  template <class Q>
+  const Pair* find_below(const Node* node, int depth, uint64_t hash,
+                         const Q& key) const {
+    for (;; ++depth) {
+      if (depth == kCollisionDepth) return find_in_collision(node, key);
+      const uint32_t bit = FragmentBit(hash, depth);
+      if (node->datamap & bit) {
+        const Pair& p = PairAt<Ops>(node, bit);
+        return key_equal_(p.first, key) ? &p : nullptr;
+      }
+      if (!(node->nodemap & bit)) return nullptr;
+      node = ChildAt<Ops>(node, bit);
+    }
+  }
+
+  // The entry of `node`'s slot `bit` (at `depth`) with entry.first's key.
+  const Pair* lookup_in_slot(const Node* node, int depth, uint32_t bit,
+                             const Pair& entry) const {
+    if (node->datamap & bit) {
+      const Pair& p = PairAt<Ops>(node, bit);
+      return key_equal_(p.first, entry.first) ? &p : nullptr;
+    }
+    if (!(node->nodemap & bit)) return nullptr;
+    return find_below(ChildAt<Ops>(node, bit), depth + 1,
+                      ops_.hash_of(entry.first), entry.first);
+  }
+
+  // The subtree `node` with `kv` set (path-copied; one reference, `node`
+  // itself when kv is already there with an equal value).
+  Node* set_below(const Node* node, int depth, uint64_t hash, Pair kv) const {
+    Node* mutable_node = const_cast<Node*>(node);  // editable=false: copied
+    bool added = false;
+    Node* result =
+        ops_.set(mutable_node, depth, /*editable=*/false, hash, kv, added);
+    return result == node ? Retained(node) : result;
+  }
+
+  // ---- collision nodes (depth kCollisionDepth): lists of entries ----
+
+  template <class Combine>
+  Part merge_collision(const Node* a, const Node* b, Combine& combine,
+                       size_t& added) const {
+    constexpr bool kPlain = std::is_same<Combine, NoCombine>::value;
+    const Pair* pa = Ops::pairs(a);
+    if constexpr (kPlain) {
+      // Every key of a in b: the result is b (whose values win), in b's order.
+      uint32_t found = 0;
+      while (found < a->datamap &&
+             find_in_collision(b, pa[found].first) != nullptr) {
+        ++found;
+      }
+      if (found == a->datamap) {
+        added += b->datamap - a->datamap;
+        return Reuse(b);
+      }
+    }
+    Builder out(kCollisionDepth);
+    for (uint32_t i = 0; i < a->datamap; ++i) {
+      const Pair* found = find_in_collision(b, pa[i].first);
+      if (found == nullptr) {
+        out.add_pair(0, &pa[i]);
+      } else if constexpr (kPlain) {
+        if (SameValue(pa[i], *found)) {
+          out.add_pair_equal_to(0, found, &pa[i]);
+        } else {
+          out.add_pair(0, found);
+        }
+      } else {
+        out.add_made_pair(0, pa[i].first,
+                          combine(pa[i].first, pa[i].second, found->second));
+      }
+    }
+    const Pair* pb = Ops::pairs(b);
+    for (uint32_t i = 0; i < b->datamap; ++i) {
+      if (find_in_collision(a, pb[i].first) == nullptr) {
+        ++added;
+        out.add_pair(0, &pb[i]);
+      }
+    }
+    if (out.same_as(a)) return Reuse(a);
+    return out.finish();
+  }
+
+  Part intersect_collision(const Node* a, const Node* b,
+                           size_t& dropped) const {
+    Builder out(kCollisionDepth);
+    const Pair* pa = Ops::pairs(a);
+    for (uint32_t i = 0; i < a->datamap; ++i) {
+      if (find_in_collision(b, pa[i].first) != nullptr) {
+        out.add_pair(0, &pa[i]);
+      } else {
+        ++dropped;
+      }
+    }
+    if (out.same_as(a)) return Reuse(a);
+    return out.finish();
+  }
+
+  Part subtract_collision(const Node* a, const Node* b, size_t& kept) const {
+    Builder out(kCollisionDepth);
+    const Pair* pa = Ops::pairs(a);
+    for (uint32_t i = 0; i < a->datamap; ++i) {
+      if (find_in_collision(b, pa[i].first) == nullptr) {
+        ++kept;
+        out.add_pair(0, &pa[i]);
+      }
+    }
+    if (out.same_as(a)) return Reuse(a);
+    return out.finish();
+  }
+
+  const Ops ops_;
+  const KeyEqual& key_equal_;
+};
+
+}  // namespace internal
+}  // namespace hamt
+
+#endif  // PERSIST_HAMT_INTERNAL_ALGEBRA_H_
