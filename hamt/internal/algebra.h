@@ -21,7 +21,7 @@
 // inputs derive from each other. Counting reads a subtree without copying it.
 //
 // Exceptions: inputs are never changed; everything built is owned by a
-// NodeBuilder on the stack until it is linked into the result, so a throw
+// ResultBuilder on the stack until it is linked into the result, so a throw
 // from hashing, copying an entry, allocating or a user callback releases
 // it all and leaves every existing map unchanged.
 
@@ -33,7 +33,7 @@
 #include <type_traits>
 
 #include "hamt/internal/node.h"
-#include "hamt/internal/node_builder.h"
+#include "hamt/internal/algebra_builder.h"
 
 namespace hamt {
 namespace internal {
@@ -340,7 +340,7 @@ class Algebra {
 
  private:
   using Cursor = SlotCursor<Ops>;
-  using Builder = NodeBuilder<Ops>;
+  using Builder = ResultBuilder<Ops>;
 
   static Part Reuse(const Node* node) { return Part{Retained(node), nullptr}; }
 

@@ -1,7 +1,7 @@
 // Building new CHAMP nodes slot by slot, for the set algebra
 // (hamt/internal/algebra.h), and reading two nodes' slots side by side.
 //
-// NodeBuilder collects a node's entries (pointers to entries of the inputs,
+// ResultBuilder collects a node's entries (pointers to entries of the inputs,
 // copied when the node is built, or entries it made itself) and children
 // (references it owns) in slot order, then either builds the node or tells
 // that the result is exactly an existing node (same_as), so that the caller
@@ -9,8 +9,8 @@
 // the new node: a throw anywhere releases it all (RAII), which is how the
 // algebra gives the strong exception guarantee.
 
-#ifndef PERSIST_HAMT_INTERNAL_NODE_BUILDER_H_
-#define PERSIST_HAMT_INTERNAL_NODE_BUILDER_H_
+#ifndef PERSIST_HAMT_INTERNAL_ALGEBRA_BUILDER_H_
+#define PERSIST_HAMT_INTERNAL_ALGEBRA_BUILDER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -59,15 +59,15 @@ class SlotCursor {
 };
 
 template <class Layout>
-class NodeBuilder {
+class ResultBuilder {
  public:
   using Pair = typename Layout::Pair;
   using Part = BuiltPart<Pair>;
 
-  explicit NodeBuilder(int depth) : depth_(depth) {}
-  NodeBuilder(const NodeBuilder&) = delete;
-  NodeBuilder& operator=(const NodeBuilder&) = delete;
-  ~NodeBuilder() {
+  explicit ResultBuilder(int depth) : depth_(depth) {}
+  ResultBuilder(const ResultBuilder&) = delete;
+  ResultBuilder& operator=(const ResultBuilder&) = delete;
+  ~ResultBuilder() {
     for (int i = 0; i < child_count_; ++i) {
       Layout::release(children_[i], depth_ + 1);
     }
@@ -259,4 +259,4 @@ Node* MakeTwo(int depth, const typename Layout::Pair& a, uint64_t a_hash,
 }  // namespace internal
 }  // namespace hamt
 
-#endif  // PERSIST_HAMT_INTERNAL_NODE_BUILDER_H_
+#endif  // PERSIST_HAMT_INTERNAL_ALGEBRA_BUILDER_H_
