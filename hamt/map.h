@@ -91,7 +91,12 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "hamt/internal/compare.h"
+#include "hamt/internal/functor_holder.h"
+#include "hamt/internal/iterator.h"
+#include "hamt/internal/lookup.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/update.h"
 
 namespace hamt {
 
@@ -130,27 +135,6 @@ std::string KeyNotFoundMessage(const char* function, const Q& key) {
   return message.str();
 }
 
-// Holds a functor without using space when it is empty (EBO); kTag keeps
-// two holders of the same type distinct.
-template <class T, int kTag,
-          bool kUseBase = std::is_empty<T>::value && !std::is_final<T>::value>
-class FunctorHolder : private T {
- public:
-  FunctorHolder() = default;
-  explicit FunctorHolder(const T& functor) : T(functor) {}
-  const T& get() const { return *this; }
-};
-template <class T, int kTag>
-class FunctorHolder<T, kTag, false> {
- public:
-  FunctorHolder() = default;
-  explicit FunctorHolder(const T& functor) : functor_(functor) {}
-  const T& get() const { return functor_; }
-
- private:
-  T functor_;
-};
-
 // Access to Map internals for diff, TransientMap, tests and benchmarks.
 struct MapAccess {
   template <class M>
@@ -158,8 +142,12 @@ struct MapAccess {
     return map.root_;
   }
   template <class M>
-  static auto ops(const M& map) {
-    return map.ops();
+  static auto comparison(const M& map) {
+    return typename M::Comparison(map.key_eq());
+  }
+  template <class M>
+  static auto lookup(const M& map) {
+    return typename M::Lookup(map.key_eq());
   }
   // A map with `like`'s functors owning `root` (one reference), which holds
   // `size` entries (hamt/internal/algebra.h builds them).
@@ -171,7 +159,7 @@ struct MapAccess {
   // sources that borrowed nodes keep alive are not counted).
   template <class M>
   static size_t node_bytes(const M& map) {
-    return M::Ops::subtree_bytes(map.root_);
+    return M::Layout::subtree_bytes(map.root_);
   }
 };
 
@@ -183,7 +171,10 @@ class Map : private internal::FunctorHolder<Hash, 0>,
             private internal::FunctorHolder<KeyEqual, 1> {
   using HashHolder = internal::FunctorHolder<Hash, 0>;
   using KeyEqualHolder = internal::FunctorHolder<KeyEqual, 1>;
-  using Ops = internal::NodeOps<K, V, Hash, KeyEqual>;
+  using Layout = internal::NodeLayout<K, V>;
+  using Lookup = internal::TrieLookup<K, V, KeyEqual>;
+  using Update = internal::TrieUpdate<K, V, Hash, KeyEqual>;
+  using Comparison = internal::TrieComparison<K, V, KeyEqual>;
   using Node = internal::Node;
   static constexpr bool kTransparent = internal::IsTransparent<Hash>::value &&
                                        internal::IsTransparent<KeyEqual>::value;
@@ -201,7 +192,9 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   using key_equal = KeyEqual;
   using reference = const value_type&;
   using const_reference = const value_type&;
-  class const_iterator;
+  // Forward iterator over const std::pair<K, V>&. Valid while a map holding
+  // the same root is alive.
+  using const_iterator = internal::TrieIterator<K, V>;
   using iterator = const_iterator;
 
   Map() = default;
@@ -246,7 +239,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
     return *this;
   }
   ~Map() {
-    if (root_ != nullptr) Ops::release(root_, 0);
+    if (root_ != nullptr) Layout::release(root_, 0);
   }
 
   void swap(Map& other) noexcept {
@@ -293,12 +286,12 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   // The map with `key` mapped to `value`. Returns a map sharing this root
   // (no allocation) when `key` already maps to an equal value.
   Map set(K key, V value) const& {
-    typename Ops::Pair kv(std::move(key), std::move(value));
-    const Ops ops = this->ops();
-    const uint64_t hash = ops.hash_of(kv.first);
-    if (root_ == nullptr) return with_root(Ops::make_single(kv, hash), 1);
+    typename Update::Pair kv(std::move(key), std::move(value));
+    const Update update = this->update();
+    const uint64_t hash = update.hash_of(kv.first);
+    if (root_ == nullptr) return with_root(Update::make_single(kv, hash), 1);
     bool added = false;
-    Node* root = ops.set(root_, 0, /*editable=*/false, hash, kv, added);
+    Node* root = update.set(root_, 0, /*editable=*/false, hash, kv, added);
     if (root == root_) return *this;
     return with_root(root, size_ + (added ? 1 : 0));
   }
@@ -348,94 +341,6 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
   // ---- iteration ----
 
-  // Forward iterator over const std::pair<K, V>&. Valid while a map holding
-  // the same root is alive.
-  class const_iterator {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    // std::pair<K, V> (a Set's internal map: internal::KeyEntry<K>).
-    using value_type = typename Ops::Pair;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const value_type*;
-    using reference = const value_type&;
-
-    const_iterator() = default;
-
-    reference operator*() const { return *pair_; }
-    pointer operator->() const { return pair_; }
-    const_iterator& operator++() {
-      if (++pair_ == pairs_end_) next_node();
-      return *this;
-    }
-    const_iterator operator++(int) {
-      const_iterator old = *this;
-      ++*this;
-      return old;
-    }
-    friend bool operator==(const const_iterator& a, const const_iterator& b) {
-      return a.pair_ == b.pair_;
-    }
-    friend bool operator!=(const const_iterator& a, const const_iterator& b) {
-      return a.pair_ != b.pair_;
-    }
-
-   private:
-    friend class Map;
-    struct Frame {
-      const Node* node;
-      int next_child;
-      int child_count;
-    };
-
-    explicit const_iterator(const Node* root) {
-      if (root == nullptr) return;
-      push(root);
-      const int np = Ops::pair_count(root, 0);
-      if (np > 0) {
-        pair_ = Ops::pairs(root);
-        pairs_end_ = pair_ + np;
-      } else {
-        next_node();
-      }
-    }
-
-    // Pushes `node` (at depth top_ + 1). Its children are visited next, in
-    // order, and are scattered in memory: fetch them all now so that the
-    // misses overlap instead of costing one after the other.
-    void push(const Node* node) {
-      const int children = Ops::child_count(node);
-      stack_[++top_] = {node, 0, children};
-      for (int i = 0; i < children; ++i) {
-        __builtin_prefetch(Ops::child(node, i));
-      }
-    }
-
-    // Moves to the first pair of the next node (pre-order) that has pairs.
-    void next_node() {
-      while (top_ >= 0) {
-        Frame& frame = stack_[top_];
-        if (frame.next_child == frame.child_count) {
-          --top_;
-          continue;
-        }
-        const Node* next = Ops::child(frame.node, frame.next_child++);
-        push(next);
-        const int np = Ops::pair_count(next, top_);
-        if (np > 0) {
-          pair_ = Ops::pairs(next);
-          pairs_end_ = pair_ + np;
-          return;
-        }
-      }
-      pair_ = pairs_end_ = nullptr;
-    }
-
-    Frame stack_[internal::kMaxDepth + 1] = {};
-    int top_ = -1;
-    const value_type* pair_ = nullptr;
-    const value_type* pairs_end_ = nullptr;
-  };
-
   const_iterator begin() const { return const_iterator(root_); }
   const_iterator end() const { return const_iterator(); }
   const_iterator cbegin() const { return begin(); }
@@ -447,7 +352,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   friend bool operator==(const Map& a, const Map& b) {
     if (a.size_ != b.size_) return false;
     if (a.root_ == b.root_) return true;
-    return a.ops().equal(a.root_, b.root_, 0);
+    return Comparison(a.key_eq()).equal(a.root_, b.root_, 0);
   }
   friend bool operator!=(const Map& a, const Map& b) { return !(a == b); }
 
@@ -455,7 +360,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   friend struct internal::MapAccess;
   friend class TransientMap<K, V, Hash, KeyEqual>;
 
-  Ops ops() const { return Ops(hash_function(), key_eq()); }
+  Update update() const { return Update(hash_function(), key_eq()); }
 
   // A map with this map's functors owning `root`.
   Map with_root(Node* root, size_t size) const {
@@ -468,18 +373,18 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   template <class Q>
   Map erased(const Q& key) const {
     if (root_ == nullptr) return *this;
-    const Ops ops = this->ops();
+    const Update update = this->update();
     const auto result =
-        ops.erase(root_, 0, /*editable=*/false, ops.hash_of(key), key);
-    if (result.kind == Ops::EraseResult::kNotFound) return *this;
+        update.erase(root_, 0, /*editable=*/false, update.hash_of(key), key);
+    if (result.kind == Update::EraseResult::kNotFound) return *this;
     return with_root(result.node, size_ - 1);
   }
 
   template <class Q>
   const V* find_value(const Q& key) const {
     if (root_ == nullptr) return nullptr;
-    const Ops ops = this->ops();
-    const auto* pair = ops.find(root_, key, ops.hash_of(key), size_);
+    const auto* pair = Lookup(key_eq()).find(
+        root_, key, static_cast<uint64_t>(hash_function()(key)), size_);
     return pair == nullptr ? nullptr : &pair->second;
   }
 
@@ -497,27 +402,27 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   // empty.
   void adopt(Node* root, bool editable) {
     if (root == root_) return;
-    if (!editable || root == nullptr) Ops::release(root_, 0);
+    if (!editable || root == nullptr) Layout::release(root_, 0);
     root_ = root;
   }
 
   bool can_edit_root() const {
-    return Ops::kCanEditInPlace && internal::IsUnique(root_);
+    return Layout::kCanEditInPlace && internal::IsUnique(root_);
   }
 
   // Returns true when `key` was added.
   bool assign_set(K key, V value) {
-    typename Ops::Pair kv(std::move(key), std::move(value));
-    const Ops ops = this->ops();
-    const uint64_t hash = ops.hash_of(kv.first);
+    typename Update::Pair kv(std::move(key), std::move(value));
+    const Update update = this->update();
+    const uint64_t hash = update.hash_of(kv.first);
     if (root_ == nullptr) {
-      root_ = Ops::make_single(kv, hash);
+      root_ = Update::make_single(kv, hash);
       size_ = 1;
       return true;
     }
     const bool editable = can_edit_root();
     bool added = false;
-    Node* root = ops.set(root_, 0, editable, hash, kv, added);
+    Node* root = update.set(root_, 0, editable, hash, kv, added);
     adopt(root, editable);
     size_ += added ? 1 : 0;
     return added;
@@ -527,11 +432,11 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   template <class Q>
   bool assign_erase(const Q& key) {
     if (root_ == nullptr) return false;
-    const Ops ops = this->ops();
-    const uint64_t hash = ops.hash_of(key);
+    const Update update = this->update();
+    const uint64_t hash = update.hash_of(key);
     const bool editable = can_edit_root();
-    const auto result = ops.erase(root_, 0, editable, hash, key);
-    if (result.kind == Ops::EraseResult::kNotFound) return false;
+    const auto result = update.erase(root_, 0, editable, hash, key);
+    if (result.kind == Update::EraseResult::kNotFound) return false;
     adopt(result.node, editable);
     --size_;
     return true;
@@ -590,16 +495,16 @@ void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
   const internal::Node* root_a = Access::root(a);
   const internal::Node* root_b = Access::root(b);
   if (root_a == root_b) return;
-  const auto ops = Access::ops(a);
-  using Pair = typename decltype(ops)::Pair;
+  const auto comparison = Access::comparison(a);
+  using Pair = typename internal::NodeLayout<K, V>::Pair;
   if (root_a == nullptr) {
-    ops.for_each(root_b, 0,
+    comparison.for_each(root_b, 0,
                  [&](const Pair& p) { on_added(p.first, p.second); });
   } else if (root_b == nullptr) {
-    ops.for_each(root_a, 0,
+    comparison.for_each(root_a, 0,
                  [&](const Pair& p) { on_removed(p.first, p.second); });
   } else {
-    ops.diff(root_a, root_b, 0, on_added, on_removed, on_changed);
+    comparison.diff(root_a, root_b, 0, on_added, on_removed, on_changed);
   }
 }
 

@@ -244,56 +244,6 @@ TYPED_TEST(MapModelTest, EqualityIsIndependentOfHistory) {
   EXPECT_NE(forward.erase(0).set(TypeParam::key_range, 0), forward);
 }
 
-// Both popcount implementations (popcnt instruction when the CPU has it,
-// table otherwise) agree.
-TEST(MapTest, PopCountImplementationsAgree) {
-  std::mt19937 rng(1);
-  for (int i = 0; i < 100000; ++i) {
-    const uint32_t x = static_cast<uint32_t>(rng()) >> (i % 32);
-    ASSERT_EQ(hamt::internal::PopCount(x), hamt::internal::PopCountByTable(x));
-    ASSERT_EQ(hamt::internal::PopCount(x), __builtin_popcount(x));
-    ASSERT_EQ(hamt::internal::PopCountWith<false>(x), __builtin_popcount(x));
-    if (hamt::internal::CpuHasPopCount()) {
-      ASSERT_EQ(hamt::internal::PopCountWith<true>(x), __builtin_popcount(x));
-    }
-  }
-  EXPECT_EQ(hamt::internal::PopCountByTable(0xffffffffu), 32);
-}
-
-// Lookups take a branch-free path in small maps and a branching one in
-// large ones (NodeOps::kBranchFreeMaxSize); both find every key, including
-// in collision nodes, and no absent key.
-template <class Hash>
-void CheckLookupsAroundBranchFreeLimit() {
-  using M = hamt::Map<int64_t, int64_t, Hash>;
-  constexpr size_t kLimit =
-      hamt::internal::NodeOps<int64_t, int64_t, Hash,
-                              std::equal_to<int64_t>>::kBranchFreeMaxSize;
-  std::mt19937_64 rng(7);
-  std::vector<int64_t> keys;
-  M map;
-  for (size_t n = 0; n < kLimit + 3; ++n) {
-    const int64_t key = static_cast<int64_t>(rng() >> 1);
-    keys.push_back(key);
-    map = std::move(map).set(key, key ^ 1);
-    if (n + 3 >= kLimit || n < 70) {
-      for (const int64_t k : keys) {
-        const int64_t* value = map.find(k);
-        ASSERT_NE(value, nullptr) << "size " << map.size() << " key " << k;
-        ASSERT_EQ(*value, k ^ 1);
-      }
-      for (int i = 0; i < 200; ++i) {
-        const int64_t absent = -static_cast<int64_t>(rng() >> 2) - 1;
-        ASSERT_EQ(map.find(absent), nullptr) << "size " << map.size();
-      }
-    }
-  }
-}
-TEST(MapTest, LookupsAroundBranchFreeLimit) {
-  CheckLookupsAroundBranchFreeLimit<absl::Hash<int64_t>>();
-  CheckLookupsAroundBranchFreeLimit<Mod4Hash>();
-}
-
 // ---- construction and lookup ----
 
 TEST(MapTest, EmptyMap) {

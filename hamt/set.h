@@ -116,8 +116,8 @@ class Set {
   const K* find(const K& key) const {
     const internal::Node* root = internal::MapAccess::root(map_);
     if (root == nullptr) return nullptr;
-    const auto ops = internal::MapAccess::ops(map_);
-    const auto* entry = ops.find(root, key, ops.hash_of(key), map_.size());
+    const auto* entry = internal::MapAccess::lookup(map_).find(
+        root, key, static_cast<uint64_t>(hash_function()(key)), map_.size());
     return entry == nullptr ? nullptr : &entry->first;
   }
   bool contains(const K& key) const { return find(key) != nullptr; }

@@ -6,7 +6,7 @@
 // other has nothing in that slot (merge reuses it, intersection drops it,
 // difference keeps it). Where one side has a single entry and the other a
 // subtree, the entry is looked up in, set into or erased from that subtree
-// with the ordinary update code (hamt/internal/node.h), which path-copies.
+// with the ordinary update code (hamt/internal/update.h), which path-copies.
 // Results are canonical: a subtree left with one entry is inlined into its
 // parent, so a result has the shape set() would have built and == works.
 // A result equal slot for slot to one of its inputs is that input (the same
@@ -32,8 +32,11 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
 #include "hamt/internal/algebra_builder.h"
+#include "hamt/internal/node_builder.h"
+#include "hamt/internal/update.h"
 
 namespace hamt {
 namespace internal {
@@ -41,15 +44,16 @@ namespace internal {
 template <class K, class V, class Hash, class KeyEqual>
 class Algebra {
  public:
-  using Ops = NodeOps<K, V, Hash, KeyEqual>;
-  using Pair = typename Ops::Pair;
+  using Layout = NodeLayout<K, V>;
+  using Update = TrieUpdate<K, V, Hash, KeyEqual>;
+  using Pair = typename Layout::Pair;
 
   using Part = BuiltPart<Pair>;
   // merge's `combine` when b's value simply wins.
   struct NoCombine {};
 
   Algebra(const Hash& hash, const KeyEqual& key_equal)
-      : ops_(hash, key_equal), key_equal_(key_equal) {}
+      : update_(hash, key_equal), key_equal_(key_equal) {}
 
   // ---- merge: the keys of both; b's value wins ----
   //
@@ -84,12 +88,15 @@ class Algebra {
             }
           } else {
             ++added;
-            out.add_child(bit, MakeTwo<Ops>(depth + 1, *pa, ops_.hash_of(pa->first),
-                                          *pb, ops_.hash_of(pb->first)));
+            Pair moved_b(*pb);  // make_two moves its second pair
+          out.add_child(bit, NodeBuilder<K, V>::make_two(
+                                 depth + 1, const_cast<Pair*>(pa),
+                                 /*move_a=*/false, update_.hash_of(pa->first),
+                                 moved_b, update_.hash_of(pb->first)));
           }
         } else if (cb.has_child(bit)) {
           const Node* child_b = cb.next_child();
-          const uint64_t hash = ops_.hash_of(pa->first);
+          const uint64_t hash = update_.hash_of(pa->first);
           const Pair* found = find_below(child_b, depth + 1, hash, pa->first);
           added += count(child_b, depth + 1) - (found != nullptr ? 1 : 0);
           if (found == nullptr) {
@@ -109,7 +116,7 @@ class Algebra {
         const Node* child_a = ca.next_child();
         if (cb.has_pair(bit)) {
           const Pair* pb = cb.next_pair();
-          const uint64_t hash = ops_.hash_of(pb->first);
+          const uint64_t hash = update_.hash_of(pb->first);
           const Pair* found = find_below(child_a, depth + 1, hash, pb->first);
           if (found == nullptr) ++added;
           if constexpr (!kPlain) {
@@ -168,13 +175,13 @@ class Algebra {
       if (!in_b) {
         dropped += count(child_a, depth + 1);
       } else if (b->datamap & bit) {
-        const Pair& pb = PairAt<Ops>(b, bit);
+        const Pair& pb = PairAt<Layout>(b, bit);
         const Pair* found = find_below(child_a, depth + 1,
-                                       ops_.hash_of(pb.first), pb.first);
+                                       update_.hash_of(pb.first), pb.first);
         dropped += count(child_a, depth + 1) - (found != nullptr ? 1 : 0);
         if (found != nullptr) out.add_pair(bit, found);
       } else {
-        out.add_part(bit, intersection(child_a, ChildAt<Ops>(b, bit), depth + 1,
+        out.add_part(bit, intersection(child_a, ChildAt<Layout>(b, bit), depth + 1,
                                        dropped));
       }
     }
@@ -207,12 +214,12 @@ class Algebra {
         kept += count(child_a, depth + 1);
         out.add_child(bit, Retained(child_a));
       } else if (b->datamap & bit) {
-        const Pair& pb = PairAt<Ops>(b, bit);
+        const Pair& pb = PairAt<Layout>(b, bit);
         // Not edited (editable=false): the erase path-copies.
         Node* child = const_cast<Node*>(child_a);
-        const auto erased = ops_.erase(child, depth + 1, /*editable=*/false,
-                                       ops_.hash_of(pb.first), pb.first);
-        using Erase = typename Ops::EraseResult;
+        const auto erased = update_.erase(child, depth + 1, /*editable=*/false,
+                                       update_.hash_of(pb.first), pb.first);
+        using Erase = typename Update::EraseResult;
         const size_t before = count(child_a, depth + 1);
         if (erased.kind == Erase::kNotFound) {
           kept += before;
@@ -227,7 +234,7 @@ class Algebra {
         }
       } else {
         out.add_part(bit,
-                     difference(child_a, ChildAt<Ops>(b, bit), depth + 1, kept));
+                     difference(child_a, ChildAt<Layout>(b, bit), depth + 1, kept));
       }
     }
     if (out.same_as(a)) return Reuse(a);
@@ -239,7 +246,7 @@ class Algebra {
   Part filter(const Node* node, int depth, Pred& pred, size_t& kept) const {
     Builder out(depth);
     if (depth == kCollisionDepth) {
-      const Pair* p = Ops::pairs(node);
+      const Pair* p = Layout::pairs(node);
       for (uint32_t i = 0; i < node->datamap; ++i) {
         if (pred(p[i])) {  // user code; partial results are owned
           ++kept;
@@ -271,7 +278,7 @@ class Algebra {
   bool includes(const Node* a, const Node* b, int depth) const {
     if (a == b) return true;
     if (depth == kCollisionDepth) {
-      const Pair* p = Ops::pairs(b);
+      const Pair* p = Layout::pairs(b);
       for (uint32_t i = 0; i < b->datamap; ++i) {
         if (find_in_collision(a, p[i].first) == nullptr) return false;
       }
@@ -290,7 +297,7 @@ class Algebra {
         const Node* child_b = cb.next_child();
         // A subtree holds at least two keys; a single entry cannot hold them.
         if (a->datamap & bit) return false;
-        if (!includes(ChildAt<Ops>(a, bit), child_b, depth + 1)) return false;
+        if (!includes(ChildAt<Layout>(a, bit), child_b, depth + 1)) return false;
       }
     }
     return true;
@@ -300,7 +307,7 @@ class Algebra {
   bool disjoint(const Node* a, const Node* b, int depth) const {
     if (a == b) return false;  // a subtree is never empty
     if (depth == kCollisionDepth) {
-      const Pair* p = Ops::pairs(b);
+      const Pair* p = Layout::pairs(b);
       for (uint32_t i = 0; i < b->datamap; ++i) {
         if (find_in_collision(a, p[i].first) != nullptr) return false;
       }
@@ -319,10 +326,10 @@ class Algebra {
       const Node* child_a = ca.next_child();
       if (!in_b) continue;
       if (b->datamap & bit) {
-        if (lookup_in_slot(a, depth, bit, PairAt<Ops>(b, bit)) != nullptr) {
+        if (lookup_in_slot(a, depth, bit, PairAt<Layout>(b, bit)) != nullptr) {
           return false;
         }
-      } else if (!disjoint(child_a, ChildAt<Ops>(b, bit), depth + 1)) {
+      } else if (!disjoint(child_a, ChildAt<Layout>(b, bit), depth + 1)) {
         return false;
       }
     }
@@ -331,21 +338,21 @@ class Algebra {
 
   // Entries in the subtree `node` at `depth`.
   static size_t count(const Node* node, int depth) {
-    size_t n = static_cast<size_t>(Ops::pair_count(node, depth));
-    for (int i = 0, nc = Ops::child_count(node); i < nc; ++i) {
-      n += count(Ops::child(node, i), depth + 1);
+    size_t n = static_cast<size_t>(Layout::pair_count(node, depth));
+    for (int i = 0, nc = Layout::child_count(node); i < nc; ++i) {
+      n += count(Layout::child(node, i), depth + 1);
     }
     return n;
   }
 
  private:
-  using Cursor = SlotCursor<Ops>;
-  using Builder = ResultBuilder<Ops>;
+  using Cursor = SlotCursor<Layout>;
+  using Builder = ResultBuilder<Layout>;
 
   static Part Reuse(const Node* node) { return Part{Retained(node), nullptr}; }
 
   static bool SameValue(const Pair& a, const Pair& b) {
-    if constexpr (Ops::kValueComparable) {
+    if constexpr (Update::kValueComparable) {
       return a.second == b.second;
     } else {
       return false;
@@ -355,7 +362,7 @@ class Algebra {
   // The entry with `key` in the collision node `node`, or nullptr.
   template <class Q>
   const Pair* find_in_collision(const Node* node, const Q& key) const {
-    const Pair* p = Ops::pairs(node);
+    const Pair* p = Layout::pairs(node);
     for (uint32_t i = 0; i < node->datamap; ++i) {
       if (key_equal_(p[i].first, key)) return &p[i];
     }
@@ -370,11 +377,11 @@ class Algebra {
       if (depth == kCollisionDepth) return find_in_collision(node, key);
       const uint32_t bit = FragmentBit(hash, depth);
       if (node->datamap & bit) {
-        const Pair& p = PairAt<Ops>(node, bit);
+        const Pair& p = PairAt<Layout>(node, bit);
         return key_equal_(p.first, key) ? &p : nullptr;
       }
       if (!(node->nodemap & bit)) return nullptr;
-      node = ChildAt<Ops>(node, bit);
+      node = ChildAt<Layout>(node, bit);
     }
   }
 
@@ -382,12 +389,12 @@ class Algebra {
   const Pair* lookup_in_slot(const Node* node, int depth, uint32_t bit,
                              const Pair& entry) const {
     if (node->datamap & bit) {
-      const Pair& p = PairAt<Ops>(node, bit);
+      const Pair& p = PairAt<Layout>(node, bit);
       return key_equal_(p.first, entry.first) ? &p : nullptr;
     }
     if (!(node->nodemap & bit)) return nullptr;
-    return find_below(ChildAt<Ops>(node, bit), depth + 1,
-                      ops_.hash_of(entry.first), entry.first);
+    return find_below(ChildAt<Layout>(node, bit), depth + 1,
+                      update_.hash_of(entry.first), entry.first);
   }
 
   // The subtree `node` with `kv` set (path-copied; one reference, `node`
@@ -396,7 +403,7 @@ class Algebra {
     Node* mutable_node = const_cast<Node*>(node);  // editable=false: copied
     bool added = false;
     Node* result =
-        ops_.set(mutable_node, depth, /*editable=*/false, hash, kv, added);
+        update_.set(mutable_node, depth, /*editable=*/false, hash, kv, added);
     return result == node ? Retained(node) : result;
   }
 
@@ -406,7 +413,7 @@ class Algebra {
   Part merge_collision(const Node* a, const Node* b, Combine& combine,
                        size_t& added) const {
     constexpr bool kPlain = std::is_same<Combine, NoCombine>::value;
-    const Pair* pa = Ops::pairs(a);
+    const Pair* pa = Layout::pairs(a);
     if constexpr (kPlain) {
       // Every key of a in b: the result is b (whose values win), in b's order.
       uint32_t found = 0;
@@ -435,7 +442,7 @@ class Algebra {
                           combine(pa[i].first, pa[i].second, found->second));
       }
     }
-    const Pair* pb = Ops::pairs(b);
+    const Pair* pb = Layout::pairs(b);
     for (uint32_t i = 0; i < b->datamap; ++i) {
       if (find_in_collision(a, pb[i].first) == nullptr) {
         ++added;
@@ -449,7 +456,7 @@ class Algebra {
   Part intersect_collision(const Node* a, const Node* b,
                            size_t& dropped) const {
     Builder out(kCollisionDepth);
-    const Pair* pa = Ops::pairs(a);
+    const Pair* pa = Layout::pairs(a);
     for (uint32_t i = 0; i < a->datamap; ++i) {
       if (find_in_collision(b, pa[i].first) != nullptr) {
         out.add_pair(0, &pa[i]);
@@ -463,7 +470,7 @@ class Algebra {
 
   Part subtract_collision(const Node* a, const Node* b, size_t& kept) const {
     Builder out(kCollisionDepth);
-    const Pair* pa = Ops::pairs(a);
+    const Pair* pa = Layout::pairs(a);
     for (uint32_t i = 0; i < a->datamap; ++i) {
       if (find_in_collision(b, pa[i].first) == nullptr) {
         ++kept;
@@ -474,7 +481,7 @@ class Algebra {
     return out.finish();
   }
 
-  const Ops ops_;
+  const Update update_;
   const KeyEqual& key_equal_;
 };
 

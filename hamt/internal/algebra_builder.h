@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
 
 namespace hamt {
@@ -42,14 +43,14 @@ class SlotCursor {
       : datamap_(node->datamap),
         nodemap_(node->nodemap),
         pair_(Layout::pairs(node)),
-        child_(Layout::child_end(node)) {}
+        child_(ChildSlot(node, 0)) {}
 
   uint32_t slots() const { return datamap_ | nodemap_; }
   bool has_pair(uint32_t bit) const { return (datamap_ & bit) != 0; }
   bool has_child(uint32_t bit) const { return (nodemap_ & bit) != 0; }
   // The next entry / child; call once for each slot bit that has one.
   const Pair* next_pair() { return pair_++; }
-  const Node* next_child() { return *--child_; }
+  const Node* next_child() { return *child_--; }
 
  private:
   uint32_t datamap_;
@@ -150,8 +151,9 @@ class ResultBuilder {
       Layout::free_memory(node);
       throw;
     }
-    Node** child_end = Layout::child_end(node);
-    for (int i = 0; i < child_count_; ++i) child_end[-1 - i] = children_[i];
+    for (int i = 0; i < child_count_; ++i) {
+      *ChildSlot(node, static_cast<uint32_t>(i)) = children_[i];
+    }
     child_count_ = 0;  // now owned by `node`
     node->datamap = depth_ == kCollisionDepth
                         ? static_cast<uint32_t>(pair_count_)
@@ -207,53 +209,6 @@ inline Node* Retained(const Node* node) {
   Node* mutable_node = const_cast<Node*>(node);  // refcounts are mutable
   Retain(mutable_node);
   return mutable_node;
-}
-
-// The canonical subtree at `depth` holding copies of `a` and `b` (distinct
-// keys with hashes a_hash, b_hash). Allocates everything first.
-template <class Layout>
-Node* MakeTwo(int depth, const typename Layout::Pair& a, uint64_t a_hash,
-              const typename Layout::Pair& b, uint64_t b_hash) {
-  using Pair = typename Layout::Pair;
-  int bottom = depth;
-  while (bottom < kCollisionDepth &&
-         FragmentBit(a_hash, bottom) == FragmentBit(b_hash, bottom)) {
-    ++bottom;
-  }
-  Node* chain[kCollisionDepth + 1];
-  int allocated = 0;
-  try {
-    for (int d = depth; d <= bottom; ++d) {
-      chain[allocated] = Layout::allocate(d == bottom ? Layout::bytes_for(2, 0)
-                                                      : Layout::bytes_for(0, 1));
-      ++allocated;
-    }
-    Node* leaf = chain[allocated - 1];
-    const bool a_first =
-        bottom == kCollisionDepth ||
-        FragmentBit(a_hash, bottom) < FragmentBit(b_hash, bottom);
-    Pair* slots = Layout::pairs(leaf);
-    new (slots + (a_first ? 0 : 1)) Pair(a);
-    try {
-      new (slots + (a_first ? 1 : 0)) Pair(b);
-    } catch (...) {
-      slots[a_first ? 0 : 1].~Pair();
-      throw;
-    }
-    leaf->datamap = bottom == kCollisionDepth
-                        ? 2
-                        : FragmentBit(a_hash, bottom) | FragmentBit(b_hash, bottom);
-    leaf->nodemap = 0;
-  } catch (...) {
-    for (int i = 0; i < allocated; ++i) Layout::free_memory(chain[i]);
-    throw;
-  }
-  for (int i = allocated - 2; i >= 0; --i) {
-    chain[i]->datamap = 0;
-    chain[i]->nodemap = FragmentBit(a_hash, depth + i);
-    Layout::child_end(chain[i])[-1] = chain[i + 1];
-  }
-  return chain[0];
 }
 
 }  // namespace internal

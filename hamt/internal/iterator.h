@@ -1,0 +1,109 @@
+// Iteration over a trie: a pre-order walk with an explicit stack, one frame
+// per level, that prefetches a node's children when it enters the node.
+
+#ifndef PERSIST_HAMT_INTERNAL_ITERATOR_H_
+#define PERSIST_HAMT_INTERNAL_ITERATOR_H_
+
+#include <cstddef>
+#include <iterator>
+#include <utility>
+
+#include "hamt/internal/bits.h"
+#include "hamt/internal/node.h"
+
+namespace hamt {
+namespace internal {
+
+// Forward iterator over the const std::pair<K, V>& of a trie. Valid while a
+// map holding the same root is alive. (Map::const_iterator.)
+template <class K, class V>
+class TrieIterator {
+  using Layout = NodeLayout<K, V>;
+
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = typename Layout::Pair;  // KeyEntry<K> for a Set
+  using difference_type = std::ptrdiff_t;
+  using pointer = const value_type*;
+  using reference = const value_type&;
+
+  TrieIterator() = default;
+  // At the first pair of the trie `root` (the end when nullptr).
+  explicit TrieIterator(const Node* root) {
+    if (root == nullptr) return;
+    push(root);
+    const int np = Layout::pair_count(root, 0);
+    if (np > 0) {
+      pair_ = Layout::pairs(root);
+      pairs_end_ = pair_ + np;
+    } else {
+      next_node();
+    }
+  }
+
+  reference operator*() const { return *pair_; }
+  pointer operator->() const { return pair_; }
+  TrieIterator& operator++() {
+    if (++pair_ == pairs_end_) next_node();
+    return *this;
+  }
+  TrieIterator operator++(int) {
+    TrieIterator old = *this;
+    ++*this;
+    return old;
+  }
+  friend bool operator==(const TrieIterator& a, const TrieIterator& b) {
+    return a.pair_ == b.pair_;
+  }
+  friend bool operator!=(const TrieIterator& a, const TrieIterator& b) {
+    return a.pair_ != b.pair_;
+  }
+
+ private:
+  struct Frame {
+    const Node* node;
+    int next_child;
+    int child_count;
+  };
+
+  // Pushes `node` (at depth top_ + 1). Its children are visited next, in
+  // order, and are scattered in memory: fetch them all now so that the
+  // misses overlap instead of costing one after the other.
+  void push(const Node* node) {
+    const int children = Layout::child_count(node);
+    stack_[++top_] = {node, 0, children};
+    for (int i = 0; i < children; ++i) {
+      __builtin_prefetch(Layout::child(node, i));
+    }
+  }
+
+  // Moves to the first pair of the next node (pre-order) that has pairs.
+  void next_node() {
+    while (top_ >= 0) {
+      Frame& frame = stack_[top_];
+      if (frame.next_child == frame.child_count) {
+        --top_;
+        continue;
+      }
+      const Node* next = Layout::child(frame.node, frame.next_child++);
+      push(next);
+      const int np = Layout::pair_count(next, top_);
+      if (np > 0) {
+        pair_ = Layout::pairs(next);
+        pairs_end_ = pair_ + np;
+        return;
+      }
+    }
+    pair_ = pairs_end_ = nullptr;
+  }
+
+  Frame stack_[kMaxDepth + 1] = {};
+  int top_ = -1;
+  const value_type* pair_ = nullptr;
+  const value_type* pairs_end_ = nullptr;
+};
+
+}  // namespace internal
+}  // namespace hamt
+
+#endif  // PERSIST_HAMT_INTERNAL_ITERATOR_H_

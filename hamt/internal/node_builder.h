@@ -1,0 +1,338 @@
+// Building one node of an update: the copy of a node with one pair or child
+// replaced, the new subtree holding two pairs, and a node with one NodeEdit
+// applied (in place, or into a new allocation, copying or stealing the old
+// node's contents). The algorithms of update.h decide what to change; these
+// functions change one node and own the exception guarantees of doing so:
+// everything that may throw (allocation, copying a pair) happens before the
+// old node or the caller's pairs are touched.
+
+#ifndef PERSIST_HAMT_INTERNAL_NODE_BUILDER_H_
+#define PERSIST_HAMT_INTERNAL_NODE_BUILDER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "hamt/internal/bits.h"
+#include "hamt/internal/node.h"
+
+namespace hamt {
+namespace internal {
+
+// The change a single update makes to one node: at most one pair removed and
+// one inserted (a replaced pair is both), at most one child removed and one
+// inserted (a replaced child is both).
+template <class Pair>
+struct NodeEdit {
+  uint32_t datamap;  // of the result
+  uint32_t nodemap;
+  int pair_count;  // of the result
+  int child_count;
+  int removed_pair = -1;   // index in the old node
+  int inserted_pair = -1;  // index in the new node
+  Pair* inserted_pair_source = nullptr;
+  bool move_inserted_pair = false;
+  int removed_child = -1;   // index in the old node; not released here
+  int inserted_child = -1;  // index in the new node
+  Node* inserted_child_node = nullptr;  // reference adopted on success
+};
+
+// Builds and edits single nodes of tries of std::pair<K, V>.
+template <class K, class V>
+struct NodeBuilder : NodeLayout<K, V> {
+  using Layout = NodeLayout<K, V>;
+  using Pair = typename NodeLayout<K, V>::Pair;
+  using Edit = NodeEdit<Pair>;
+  using Layout::allocate;
+  using Layout::bytes_for;
+  using Layout::child;
+  using Layout::children_begin;
+  using Layout::free_memory;
+  using Layout::pairs;
+  using Layout::release;
+
+  // A root holding only `kv` (moved from).
+  static Node* make_single(Pair& kv, uint64_t hash) {
+    Node* node = Layout::allocate(Layout::bytes_for(1, 0));
+    try {
+      new (Layout::pairs(node)) Pair(std::move(kv));
+    } catch (...) {
+      Layout::free_memory(node);
+      throw;
+    }
+    node->datamap = FragmentBit(hash, 0);
+    node->nodemap = 0;
+    return node;
+  }
+
+  // Copy of `node` with child `index` replaced by `new_child` (whose
+  // reference it adopts, or releases if copying throws).
+  static Node* replace_child(Node* node, int depth, int np, int nc, int index,
+                             Node* new_child) {
+    try {
+      return copy_same_shape(node, np, nc, -1, nullptr, index, new_child);
+    } catch (...) {
+      release(new_child, depth + 1);
+      throw;
+    }
+  }
+
+  // Copy of `node` with the same bitmaps, pair `pair_index` (if >= 0)
+  // replaced by *kv (moved from) and child `child_index` (if >= 0) replaced
+  // by `new_child`, whose reference it adopts on success. Borrows the
+  // children of `node` (or of its source) when that saves atomics.
+  static Node* copy_same_shape(Node* node, int np, int nc, int pair_index,
+                               Pair* kv, int child_index, Node* new_child) {
+    Node* source = node;
+    int owned = -1;  // the child `node` owns apart from its source's
+    if (IsBorrowed(node)) {
+      source = SourceOf(node);
+      for (int i = 0; i < nc; ++i) {
+        if (child(node, i) != child(source, i)) {
+          owned = i;
+          break;
+        }
+      }
+    }
+    const bool borrow = Layout::kCanBorrow &&
+                        nc >= Layout::kMinChildrenToBorrow &&
+                        (owned < 0 || child_index < 0 || owned == child_index);
+    Node* copy = allocate(bytes_for(np, nc), borrow);
+    Pair* from = pairs(node);
+    Pair* to = pairs(copy);
+    if (Layout::kTrivialPair) {
+      std::memcpy(static_cast<void*>(to), static_cast<const void*>(from),
+                  static_cast<size_t>(np) * sizeof(Pair));
+      if (pair_index >= 0) new (to + pair_index) Pair(std::move(*kv));
+    } else {
+      int built = 0;
+      try {
+        for (; built < np; ++built) {
+          if (built == pair_index) {
+            new (to + built) Pair(std::move(*kv));
+          } else {
+            new (to + built) Pair(from[built]);
+          }
+        }
+      } catch (...) {
+        for (int i = 0; i < built; ++i) to[i].~Pair();
+        free_memory(copy);
+        throw;
+      }
+    }
+    std::memcpy(children_begin(copy, nc), children_begin(node, nc),
+                static_cast<size_t>(nc) * sizeof(Node*));
+    if (child_index >= 0) *ChildSlot(copy, child_index) = new_child;
+    if (borrow) {
+      Retain(source);
+      if (owned >= 0 && owned != child_index) Retain(child(node, owned));
+      SourceOf(copy) = source;
+    } else {
+      for (int i = 0; i < nc; ++i) {
+        if (i != child_index) Retain(child(node, i));
+      }
+    }
+    copy->datamap = node->datamap;
+    copy->nodemap = node->nodemap;
+    return copy;
+  }
+
+  // The subtree at `depth` holding `a` (copied, or moved when move_a) and
+  // `b` (moved), whose hashes differ at or below `depth` or not at all (then
+  // a collision node). Allocates everything before touching a or b.
+  static Node* make_two(int depth, Pair* a, bool move_a, uint64_t a_hash,
+                        Pair& b, uint64_t b_hash) {
+    int bottom = depth;
+    while (bottom < kCollisionDepth &&
+           FragmentBit(a_hash, bottom) == FragmentBit(b_hash, bottom)) {
+      ++bottom;
+    }
+    Node* chain[kCollisionDepth + 1];
+    int allocated = 0;
+    try {
+      for (int d = depth; d <= bottom; ++d) {
+        chain[allocated] =
+            allocate(d == bottom ? bytes_for(2, 0) : bytes_for(0, 1));
+        ++allocated;
+      }
+    } catch (...) {
+      for (int i = 0; i < allocated; ++i) free_memory(chain[i]);
+      throw;
+    }
+    Node* leaf = chain[allocated - 1];
+    const bool a_first =
+        bottom == kCollisionDepth ||
+        FragmentBit(a_hash, bottom) < FragmentBit(b_hash, bottom);
+    Pair* slot_a = pairs(leaf) + (a_first ? 0 : 1);
+    Pair* slot_b = pairs(leaf) + (a_first ? 1 : 0);
+    try {
+      if (move_a) {
+        new (slot_a) Pair(std::move(*a));
+      } else {
+        new (slot_a) Pair(*a);
+      }
+      try {
+        new (slot_b) Pair(std::move(b));
+      } catch (...) {
+        slot_a->~Pair();
+        throw;
+      }
+    } catch (...) {
+      for (int i = 0; i < allocated; ++i) free_memory(chain[i]);
+      throw;
+    }
+    if (bottom == kCollisionDepth) {
+      leaf->datamap = 2;
+    } else {
+      leaf->datamap = FragmentBit(a_hash, bottom) | FragmentBit(b_hash, bottom);
+    }
+    leaf->nodemap = 0;
+    for (int i = allocated - 2; i >= 0; --i) {
+      chain[i]->datamap = 0;
+      chain[i]->nodemap = FragmentBit(a_hash, depth + i);
+      *ChildSlot(chain[i], 0) = chain[i + 1];
+    }
+    return chain[0];
+  }
+
+  // The node `edit` should be written to: `node` itself when editable and
+  // large enough, otherwise a new allocation (may throw).
+  static Node* prepare(Node* node, const Edit& edit, bool editable) {
+    const size_t bytes = bytes_for(edit.pair_count, edit.child_count);
+    if (editable && bytes <= node->capacity) return node;
+    return allocate(bytes);
+  }
+
+  // Writes `node` with `edit` applied into `target` (from prepare). Never
+  // throws when editable. Otherwise copies and may throw, then frees target
+  // and leaves everything unchanged.
+  static Node* commit(Node* target, Node* node, int np, int nc,
+                      const Edit& edit, bool editable) {
+    if (target == node) {
+      edit_in_place(node, np, nc, edit);
+      return node;
+    }
+    return rebuild(target, node, edit, editable);
+  }
+
+  static Node* apply(Node* node, int np, int nc, const Edit& edit,
+                     bool editable) {
+    return commit(prepare(node, edit, editable), node, np, nc, edit, editable);
+  }
+
+  static void edit_in_place(Node* node, int np, int nc, const Edit& edit) {
+    Pair* p = pairs(node);
+    // Removals first, so insertions always have their final space.
+    if (edit.removed_pair >= 0) {
+      p[edit.removed_pair].~Pair();
+      Layout::relocate(p + edit.removed_pair, p + edit.removed_pair + 1,
+                       np - edit.removed_pair - 1);
+      --np;
+    }
+    if (edit.removed_child >= 0) {
+      for (int j = edit.removed_child; j < nc - 1; ++j) {
+        *ChildSlot(node, j) = *ChildSlot(node, j + 1);
+      }
+      --nc;
+    }
+    if (edit.inserted_child >= 0) {
+      for (int j = nc; j > edit.inserted_child; --j) {
+        *ChildSlot(node, j) = *ChildSlot(node, j - 1);
+      }
+      *ChildSlot(node, edit.inserted_child) = edit.inserted_child_node;
+    }
+    if (edit.inserted_pair >= 0) {
+      Layout::relocate(p + edit.inserted_pair + 1, p + edit.inserted_pair,
+                       np - edit.inserted_pair);
+      new (p + edit.inserted_pair) Pair(std::move(*edit.inserted_pair_source));
+    }
+    node->datamap = edit.datamap;
+    node->nodemap = edit.nodemap;
+  }
+
+  // Builds `target` from `node` with `edit` applied. When `steal`, pairs are
+  // moved, children transferred and `node`'s memory freed; otherwise pairs
+  // are copied and children retained, and `node` is untouched.
+  static Node* rebuild(Node* target, Node* node, const Edit& edit, bool steal) {
+    Pair* from = pairs(node);
+    Pair* to = pairs(target);
+    if (steal) {
+      // Nothrow (kCanEditInPlace): relocate the runs around the edits.
+      int source = 0;
+      for (int i = 0; i < edit.pair_count;) {
+        if (i == edit.inserted_pair) {
+          new (to + i) Pair(std::move(*edit.inserted_pair_source));
+          ++i;
+          continue;
+        }
+        if (source == edit.removed_pair) {
+          from[source].~Pair();
+          ++source;
+          continue;
+        }
+        int run_end = edit.pair_count;
+        if (edit.inserted_pair > i) run_end = edit.inserted_pair;
+        int run = run_end - i;
+        if (edit.removed_pair >= source && edit.removed_pair - source < run) {
+          run = edit.removed_pair - source;
+        }
+        Layout::relocate(to + i, from + source, run);
+        i += run;
+        source += run;
+      }
+      if (source == edit.removed_pair) from[source].~Pair();
+    } else {
+      int built = 0;
+      try {
+        int source = 0;
+        for (int i = 0; i < edit.pair_count; ++i) {
+          if (i == edit.inserted_pair) {
+            if (edit.move_inserted_pair) {
+              new (to + i) Pair(std::move(*edit.inserted_pair_source));
+            } else {
+              new (to + i) Pair(*edit.inserted_pair_source);
+            }
+          } else {
+            if (source == edit.removed_pair) ++source;
+            new (to + i) Pair(from[source]);
+            ++source;
+          }
+          built = i + 1;
+        }
+      } catch (...) {
+        for (int i = 0; i < built; ++i) to[i].~Pair();
+        free_memory(target);
+        throw;
+      }
+    }
+    int source = 0;
+    for (int i = 0; i < edit.child_count; ++i) {
+      Node* c;
+      if (i == edit.inserted_child) {
+        c = edit.inserted_child_node;
+      } else {
+        if (source == edit.removed_child) ++source;
+        c = child(node, source);
+        ++source;
+      }
+      *ChildSlot(target, i) = c;
+    }
+    if (!steal) {
+      for (int i = 0; i < edit.child_count; ++i) {
+        if (i != edit.inserted_child) Retain(child(target, i));
+      }
+    }
+    target->datamap = edit.datamap;
+    target->nodemap = edit.nodemap;
+    if (steal) free_memory(node);
+    return target;
+  }
+
+};
+
+}  // namespace internal
+}  // namespace hamt
+
+#endif  // PERSIST_HAMT_INTERNAL_NODE_BUILDER_H_

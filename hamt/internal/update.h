@@ -1,0 +1,264 @@
+// Persistent and in-place updates of a trie: set and erase. They walk the
+// path to the key and rebuild it bottom-up with NodeBuilder (node_builder.h):
+// a node the caller solely owns (`editable`) is changed in place, any other
+// is copied, so the old trie is never changed.
+//
+// `editable` means the caller solely owns `node` and every node above it, so
+// it may be changed in place; it is only ever true when
+// NodeLayout::kCanEditInPlace. All functions give the strong guarantee:
+// anything that may throw (allocation, hashing, copying a pair) happens
+// before the first change to an existing node.
+
+#ifndef PERSIST_HAMT_INTERNAL_UPDATE_H_
+#define PERSIST_HAMT_INTERNAL_UPDATE_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "hamt/internal/bits.h"
+#include "hamt/internal/node.h"
+#include "hamt/internal/node_builder.h"
+
+namespace hamt {
+namespace internal {
+
+// set and erase on tries of std::pair<K, V> hashed with Hash and compared
+// with KeyEqual.
+template <class K, class V, class Hash, class KeyEqual>
+class TrieUpdate : private NodeBuilder<K, V> {
+  using Builder = NodeBuilder<K, V>;
+  using Layout = NodeLayout<K, V>;
+  using Builder::apply;
+  using Builder::commit;
+  using Builder::copy_same_shape;
+  using Builder::free_memory;
+  using Builder::make_two;
+  using Builder::child_count;
+  using Builder::pair_count;
+  using Builder::pairs;
+  using Builder::prepare;
+  using Builder::release;
+  using Builder::replace_child;
+
+ public:
+  using Pair = typename NodeLayout<K, V>::Pair;
+  using Edit = NodeEdit<Pair>;
+  using Builder::make_single;
+
+  static constexpr bool kValueComparable = IsEqualityComparable<V>::value;
+
+  TrieUpdate(const Hash& hash, const KeyEqual& key_equal)
+      : hash_(hash), key_equal_(key_equal) {}
+
+  template <class Q>
+  uint64_t hash_of(const Q& key) const {
+    return static_cast<uint64_t>(hash_(key));
+  }
+
+  // Sets kv.first -> kv.second in the subtree `node` at `depth`; kv may be
+  // moved from. Returns `node` when nothing changed or `node` was edited in
+  // place (only if editable); otherwise a new node (one reference), and then
+  // an editable `node` has been freed (its contents moved over) while a
+  // shared one is untouched. `added` tells whether the key was new.
+  Node* set(Node* node, int depth, bool editable, uint64_t hash, Pair& kv,
+            bool& added) const {
+    if (editable && IsBorrowed(node)) Layout::materialize(node, depth);
+    if (depth == kCollisionDepth) {
+      return set_in_collision(node, editable, kv, added);
+    }
+    const uint32_t bit = FragmentBit(hash, depth);
+    const int np = PopCount(node->datamap);
+    const int nc = PopCount(node->nodemap);
+    if (node->datamap & bit) {
+      const int index = IndexOf(node->datamap, bit);
+      Pair& existing = pairs(node)[index];
+      if (key_equal_(existing.first, kv.first)) {
+        return replace_value(node, depth, editable, index, kv, added);
+      }
+      // Two keys share this slot: push both one level down.
+      const uint64_t existing_hash = hash_of(existing.first);
+      Edit edit{node->datamap ^ bit, node->nodemap | bit, np - 1, nc + 1};
+      edit.removed_pair = index;
+      edit.inserted_child = IndexOf(node->nodemap, bit);
+      Node* target = prepare(node, edit, editable);
+      Node* subtree;
+      try {
+        subtree =
+            make_two(depth + 1, &existing, editable, existing_hash, kv, hash);
+      } catch (...) {
+        if (target != node) free_memory(target);
+        throw;
+      }
+      edit.inserted_child_node = subtree;
+      added = true;
+      try {
+        return commit(target, node, np, nc, edit, editable);
+      } catch (...) {
+        release(subtree, depth + 1);
+        throw;
+      }
+    }
+    if (node->nodemap & bit) {
+      const int child_index = IndexOf(node->nodemap, bit);
+      Node** slot = ChildSlot(node, static_cast<uint32_t>(child_index));
+      Node* old_child = *slot;
+      PrefetchNodeBody(old_child);
+      const bool child_editable = editable && IsUnique(old_child);
+      Node* new_child =
+          set(old_child, depth + 1, child_editable, hash, kv, added);
+      if (new_child == old_child) return node;
+      if (editable) {
+        *slot = new_child;
+        if (!child_editable) release(old_child, depth + 1);
+        return node;
+      }
+      return replace_child(node, depth, np, nc, child_index, new_child);
+    }
+    Edit edit{node->datamap | bit, node->nodemap, np + 1, nc};
+    edit.inserted_pair = IndexOf(node->datamap, bit);
+    edit.inserted_pair_source = &kv;
+    edit.move_inserted_pair = true;
+    added = true;
+    return apply(node, np, nc, edit, editable);
+  }
+
+  // ---- erase ----
+
+  struct EraseResult {
+    enum Kind { kNotFound, kReplaced, kSingle };
+    Kind kind;
+    // kReplaced: the new subtree (the old one when edited in place); nullptr
+    // when the root became empty.
+    Node* node;
+    // kSingle: the subtree is left with just this pair, still stored in it;
+    // the caller inlines it into its own node and then releases the subtree.
+    Pair* single;
+    bool single_movable;  // the whole path to `single` is editable
+  };
+
+  template <class Q>
+  EraseResult erase(Node* node, int depth, bool editable, uint64_t hash,
+                    const Q& key) const {
+    if (editable && IsBorrowed(node)) Layout::materialize(node, depth);
+    if (depth == kCollisionDepth) {
+      return erase_in_collision(node, editable, key);
+    }
+    const uint32_t bit = FragmentBit(hash, depth);
+    const int np = PopCount(node->datamap);
+    const int nc = PopCount(node->nodemap);
+    if (node->datamap & bit) {
+      const int index = IndexOf(node->datamap, bit);
+      if (!key_equal_(pairs(node)[index].first, key)) return NotFound();
+      if (depth > 0 && np == 2 && nc == 0) {
+        return Single(&pairs(node)[1 - index], editable);
+      }
+      if (np == 1 && nc == 0) return Replaced(nullptr);  // root only
+      Edit edit{node->datamap ^ bit, node->nodemap, np - 1, nc};
+      edit.removed_pair = index;
+      return Replaced(apply(node, np, nc, edit, editable));
+    }
+    if (!(node->nodemap & bit)) return NotFound();
+    const int child_index = IndexOf(node->nodemap, bit);
+    Node** slot = ChildSlot(node, static_cast<uint32_t>(child_index));
+    Node* old_child = *slot;
+    PrefetchNodeBody(old_child);
+    const bool child_editable = editable && IsUnique(old_child);
+    EraseResult result = erase(old_child, depth + 1, child_editable, hash, key);
+    if (result.kind == EraseResult::kNotFound) return result;
+    if (result.kind == EraseResult::kSingle) {
+      // Keep propagating while this node would itself hold just that pair.
+      if (depth > 0 && np == 0 && nc == 1) return result;
+      Edit edit{node->datamap | bit, node->nodemap ^ bit, np + 1, nc - 1};
+      edit.removed_child = child_index;
+      edit.inserted_pair = IndexOf(node->datamap, bit);
+      edit.inserted_pair_source = result.single;
+      if (!editable) return Replaced(apply(node, np, nc, edit, false));
+      if (result.single_movable) {
+        edit.move_inserted_pair = true;
+        Node* replaced = apply(node, np, nc, edit, true);
+        release(old_child, depth + 1);
+        return Replaced(replaced);
+      }
+      Pair copy(*result.single);  // may throw; nothing changed yet
+      edit.inserted_pair_source = &copy;
+      edit.move_inserted_pair = true;
+      Node* replaced = apply(node, np, nc, edit, true);
+      release(old_child, depth + 1);
+      return Replaced(replaced);
+    }
+    Node* new_child = result.node;
+    if (new_child == old_child) return Replaced(node);
+    if (editable) {
+      *slot = new_child;
+      if (!child_editable) release(old_child, depth + 1);
+      return Replaced(node);
+    }
+    return Replaced(replace_child(node, depth, np, nc, child_index, new_child));
+  }
+
+ private:
+  static EraseResult NotFound() {
+    return {EraseResult::kNotFound, nullptr, nullptr, false};
+  }
+  static EraseResult Replaced(Node* node) {
+    return {EraseResult::kReplaced, node, nullptr, false};
+  }
+  static EraseResult Single(Pair* pair, bool movable) {
+    return {EraseResult::kSingle, nullptr, pair, movable};
+  }
+
+  Node* replace_value(Node* node, int depth, bool editable, int index, Pair& kv,
+                      bool& added) const {
+    added = false;
+    Pair& existing = pairs(node)[index];
+    if constexpr (kValueComparable) {
+      if (existing.second == kv.second) return node;
+    }
+    if (editable) {
+      existing.second = std::move(kv.second);
+      return node;
+    }
+    return copy_same_shape(node, pair_count(node, depth), child_count(node),
+                           index, &kv, -1, nullptr);
+  }
+
+  Node* set_in_collision(Node* node, bool editable, Pair& kv,
+                         bool& added) const {
+    const int np = static_cast<int>(node->datamap);
+    Pair* p = pairs(node);
+    for (int i = 0; i < np; ++i) {
+      if (key_equal_(p[i].first, kv.first)) {
+        return replace_value(node, kCollisionDepth, editable, i, kv, added);
+      }
+    }
+    Edit edit{static_cast<uint32_t>(np + 1), 0, np + 1, 0};
+    edit.inserted_pair = np;
+    edit.inserted_pair_source = &kv;
+    edit.move_inserted_pair = true;
+    added = true;
+    return apply(node, np, 0, edit, editable);
+  }
+
+  template <class Q>
+  EraseResult erase_in_collision(Node* node, bool editable,
+                                 const Q& key) const {
+    const int np = static_cast<int>(node->datamap);
+    Pair* p = pairs(node);
+    for (int i = 0; i < np; ++i) {
+      if (!key_equal_(p[i].first, key)) continue;
+      if (np == 2) return Single(&p[1 - i], editable);
+      Edit edit{static_cast<uint32_t>(np - 1), 0, np - 1, 0};
+      edit.removed_pair = i;
+      return Replaced(apply(node, np, 0, edit, editable));
+    }
+    return NotFound();
+  }
+
+  const Hash& hash_;
+  const KeyEqual& key_equal_;
+};
+
+}  // namespace internal
+}  // namespace hamt
+
+#endif  // PERSIST_HAMT_INTERNAL_UPDATE_H_
