@@ -76,8 +76,9 @@ M MergeMaps(const M& a, const M& b, Combine& combine) {
   if (root_b == nullptr) return a;
   if (root_a == nullptr) return b;
   size_t added = 0;
+  using Algebra = typename AlgebraFor<M>::type;
   auto part = AlgebraOf(a).merge(root_a, root_b, 0, combine, added);
-  return MapAccess::with_root(a, part.node, a.size() + added);
+  return MapAccess::with_root(a, Algebra::RootOf(part), a.size() + added);
 }
 
 template <class M>
@@ -93,8 +94,9 @@ M IntersectMaps(const M& a, const M& b) {
   if (root_a == nullptr) return a;
   if (root_b == nullptr) return MapAccess::with_root(a, nullptr, 0);
   size_t dropped = 0;
+  using Algebra = typename AlgebraFor<M>::type;
   auto part = AlgebraOf(a).intersection(root_a, root_b, 0, dropped);
-  return MapAccess::with_root(a, part.node, a.size() - dropped);
+  return MapAccess::with_root(a, Algebra::RootOf(part), a.size() - dropped);
 }
 
 template <class M>
@@ -103,8 +105,9 @@ M SubtractMaps(const M& a, const M& b) {
   const Node* root_b = MapAccess::root(b);
   if (root_a == nullptr || root_b == nullptr) return a;
   size_t kept = 0;
+  using Algebra = typename AlgebraFor<M>::type;
   auto part = AlgebraOf(a).difference(root_a, root_b, 0, kept);
-  return MapAccess::with_root(a, part.node, kept);
+  return MapAccess::with_root(a, Algebra::RootOf(part), kept);
 }
 
 template <class M>
@@ -126,8 +129,9 @@ M FilterMap(const M& map, EntryPred& pred) {
   const Node* root = MapAccess::root(map);
   if (root == nullptr) return map;
   size_t kept = 0;
+  using Algebra = typename AlgebraFor<M>::type;
   auto part = AlgebraOf(map).filter(root, 0, pred, kept);
-  return MapAccess::with_root(map, part.node, kept);
+  return MapAccess::with_root(map, Algebra::RootOf(part), kept);
 }
 
 }  // namespace internal

@@ -66,6 +66,11 @@ class Algebra {
     constexpr bool kPlain = std::is_same<Combine, NoCombine>::value;
     if (kPlain && a == b) return Reuse(a);
     if (depth == kCollisionDepth) return merge_collision(a, b, combine, added);
+    if constexpr (kPlain) {
+      if (a->datamap == b->datamap && a->nodemap == b->nodemap) {
+        if (Part part; merge_same_shape(a, b, depth, added, part)) return part;
+      }
+    }
     Builder out(depth);
     Cursor ca(a);
     Cursor cb(b);
@@ -100,11 +105,11 @@ class Algebra {
           const Pair* found = find_below(child_b, depth + 1, hash, pa->first);
           added += count(child_b, depth + 1) - (found != nullptr ? 1 : 0);
           if (found == nullptr) {
-            out.add_child(bit, set_below(child_b, depth + 1, hash, Pair(*pa)));
+            out.add_part(bit, set_below(child_b, depth + 1, hash, Pair(*pa)));
           } else if constexpr (kPlain) {
-            out.add_child(bit, Retained(child_b));
+            out.add_shared_child(bit, child_b);
           } else {
-            out.add_child(bit, set_below(child_b, depth + 1, hash,
+            out.add_part(bit, set_below(child_b, depth + 1, hash,
                                          Pair(found->first,
                                               combine(found->first, pa->second,
                                                       found->second))));
@@ -121,7 +126,7 @@ class Algebra {
           if (found == nullptr) ++added;
           if constexpr (!kPlain) {
             if (found != nullptr) {
-              out.add_child(bit, set_below(child_a, depth + 1, hash,
+              out.add_part(bit, set_below(child_a, depth + 1, hash,
                                            Pair(found->first,
                                                 combine(found->first,
                                                         found->second,
@@ -129,12 +134,17 @@ class Algebra {
               continue;
             }
           }
-          out.add_child(bit, set_below(child_a, depth + 1, hash, Pair(*pb)));
+          out.add_part(bit, set_below(child_a, depth + 1, hash, Pair(*pb)));
         } else if (cb.has_child(bit)) {
-          out.add_part(bit, merge(child_a, cb.next_child(), depth + 1, combine,
-                                  added));
+          const Node* child_b = cb.next_child();
+          if (kPlain && child_a == child_b) {
+            out.add_shared_child(bit, child_a);  // shared: not visited
+          } else {
+            out.add_part(bit,
+                         merge(child_a, child_b, depth + 1, combine, added));
+          }
         } else {
-          out.add_child(bit, Retained(child_a));
+          out.add_shared_child(bit, child_a);
         }
       } else if (cb.has_pair(bit)) {
         ++added;
@@ -142,12 +152,57 @@ class Algebra {
       } else {
         const Node* child_b = cb.next_child();
         added += count(child_b, depth + 1);
-        out.add_child(bit, Retained(child_b));
+        out.add_shared_child(bit, child_b);
       }
     }
     if (out.same_as(a)) return Reuse(a);
     if (out.same_as(b)) return Reuse(b);
     return out.finish();
+  }
+
+  // merge of two nodes with the same bitmaps, the common case when b derives
+  // from a: when their entries have the same keys too, the result has b's
+  // shape and each child slot is either shared (skipped at the cost of a
+  // pointer comparison) or merged. Returns false, having done nothing, when
+  // some entry's keys differ.
+  bool merge_same_shape(const Node* a, const Node* b, int depth, size_t& added,
+                        Part& result) const {
+    const Pair* pa = Layout::pairs(a);
+    const Pair* pb = Layout::pairs(b);
+    const int np = PopCount(a->datamap);
+    for (int i = 0; i < np; ++i) {
+      if (!key_equal_(pa[i].first, pb[i].first)) return false;
+    }
+    Builder out(depth);
+    bool like_b = true;  // the result is b (whose values win)
+    bool like_a = true;
+    int i = 0;
+    for (uint32_t bits = a->datamap; bits != 0; bits &= bits - 1, ++i) {
+      const uint32_t bit = bits & (~bits + 1);
+      if (SameValue(pa[i], pb[i])) {
+        out.add_pair_equal_to(bit, pb + i, pa + i);
+      } else {
+        like_a = false;
+        out.add_pair(bit, pb + i);
+      }
+    }
+    i = 0;
+    NoCombine plain;
+    for (uint32_t bits = a->nodemap; bits != 0; bits &= bits - 1, ++i) {
+      const uint32_t bit = bits & (~bits + 1);
+      const Node* child_a = Layout::child(a, i);
+      const Node* child_b = Layout::child(b, i);
+      if (child_a == child_b) {
+        out.add_shared_child(bit, child_a);
+        continue;
+      }
+      const Part part = merge(child_a, child_b, depth + 1, plain, added);
+      like_b = like_b && part.node == child_b;
+      like_a = like_a && part.node == child_a;
+      out.add_part(bit, part);
+    }
+    result = like_b ? Reuse(b) : like_a ? Reuse(a) : out.finish();
+    return true;
   }
 
   // ---- intersection: keys in both, with a's values ----
@@ -181,8 +236,13 @@ class Algebra {
         dropped += count(child_a, depth + 1) - (found != nullptr ? 1 : 0);
         if (found != nullptr) out.add_pair(bit, found);
       } else {
-        out.add_part(bit, intersection(child_a, ChildAt<Layout>(b, bit), depth + 1,
-                                       dropped));
+        const Node* child_b = ChildAt<Layout>(b, bit);
+        if (child_a == child_b) {
+          out.add_shared_child(bit, child_a);  // shared: not visited
+        } else {
+          out.add_part(bit,
+                       intersection(child_a, child_b, depth + 1, dropped));
+        }
       }
     }
     if (out.same_as(a)) return Reuse(a);
@@ -212,7 +272,7 @@ class Algebra {
       const Node* child_a = ca.next_child();
       if (!in_b) {
         kept += count(child_a, depth + 1);
-        out.add_child(bit, Retained(child_a));
+        out.add_shared_child(bit, child_a);
       } else if (b->datamap & bit) {
         const Pair& pb = PairAt<Layout>(b, bit);
         // Not edited (editable=false): the erase path-copies.
@@ -223,18 +283,23 @@ class Algebra {
         const size_t before = count(child_a, depth + 1);
         if (erased.kind == Erase::kNotFound) {
           kept += before;
-          out.add_child(bit, Retained(child_a));
+          out.add_shared_child(bit, child_a);
         } else if (erased.kind == Erase::kSingle) {
           kept += 1;
           out.add_pair(bit, erased.single);
         } else {
           kept += before - 1;
-          out.add_child(bit, erased.node == child ? Retained(child)
-                                                  : erased.node);
+          if (erased.node == child) {
+            out.add_shared_child(bit, child);
+          } else {
+            out.add_child(bit, erased.node);
+          }
         }
       } else {
-        out.add_part(bit,
-                     difference(child_a, ChildAt<Layout>(b, bit), depth + 1, kept));
+        const Node* child_b = ChildAt<Layout>(b, bit);
+        if (child_a != child_b) {  // a shared subtree is dropped unvisited
+          out.add_part(bit, difference(child_a, child_b, depth + 1, kept));
+        }
       }
     }
     if (out.same_as(a)) return Reuse(a);
@@ -336,6 +401,12 @@ class Algebra {
     return true;
   }
 
+  // The root of a result, with the reference a Map holds.
+  static Node* RootOf(Part part) {
+    if (part.node != nullptr && !part.owned) Retain(part.node);
+    return part.node;
+  }
+
   // Entries in the subtree `node` at `depth`.
   static size_t count(const Node* node, int depth) {
     size_t n = static_cast<size_t>(Layout::pair_count(node, depth));
@@ -349,7 +420,10 @@ class Algebra {
   using Cursor = SlotCursor<Layout>;
   using Builder = ResultBuilder<Layout>;
 
-  static Part Reuse(const Node* node) { return Part{Retained(node), nullptr}; }
+  // `node` itself, without a reference (see BuiltPart).
+  static Part Reuse(const Node* node) {
+    return Part{const_cast<Node*>(node), nullptr, /*owned=*/false};
+  }
 
   static bool SameValue(const Pair& a, const Pair& b) {
     if constexpr (Update::kValueComparable) {
@@ -397,14 +471,14 @@ class Algebra {
                       update_.hash_of(entry.first), entry.first);
   }
 
-  // The subtree `node` with `kv` set (path-copied; one reference, `node`
-  // itself when kv is already there with an equal value).
-  Node* set_below(const Node* node, int depth, uint64_t hash, Pair kv) const {
+  // The subtree `node` with `kv` set: path-copied, or `node` itself when kv
+  // is already there with an equal value.
+  Part set_below(const Node* node, int depth, uint64_t hash, Pair kv) const {
     Node* mutable_node = const_cast<Node*>(node);  // editable=false: copied
     bool added = false;
     Node* result =
         update_.set(mutable_node, depth, /*editable=*/false, hash, kv, added);
-    return result == node ? Retained(node) : result;
+    return result == node ? Reuse(node) : Part{result, nullptr, true};
   }
 
   // ---- collision nodes (depth kCollisionDepth): lists of entries ----

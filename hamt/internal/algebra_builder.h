@@ -25,11 +25,14 @@ namespace hamt {
 namespace internal {
 
 // A subtree built at some depth: empty, a single entry of an input (to be
-// inlined by the parent; never at depth 0), or a node (one reference).
+// inlined by the parent; never at depth 0), or a node: a new one (`owned`,
+// one reference) or one of the inputs' (no reference taken: a reused
+// subtree costs no atomic operation unless it ends up in a new node).
 template <class Pair>
 struct BuiltPart {
   Node* node = nullptr;
   const Pair* single = nullptr;
+  bool owned = false;
 };
 
 // Walks one node's slots in increasing bit order, handing out its entries
@@ -69,8 +72,11 @@ class ResultBuilder {
   ResultBuilder(const ResultBuilder&) = delete;
   ResultBuilder& operator=(const ResultBuilder&) = delete;
   ~ResultBuilder() {
+    if (owned_children_ == 0) return;
     for (int i = 0; i < child_count_; ++i) {
-      Layout::release(children_[i], depth_ + 1);
+      if (owned_children_ & (uint32_t{1} << i)) {
+        Layout::release(children_[i], depth_ + 1);
+      }
     }
   }
 
@@ -92,16 +98,23 @@ class ResultBuilder {
     datamap_ |= bit;
     push({nullptr, nullptr, static_cast<int>(made_.size() - 1)});
   }
-  // A child, whose reference the builder adopts.
+  // A new child, whose reference the builder adopts.
   void add_child(uint32_t bit, Node* child) {
+    owned_children_ |= uint32_t{1} << child_count_;
+    add_shared_child(bit, child);
+  }
+  // A child of an input, referenced only if finish() builds a node.
+  void add_shared_child(uint32_t bit, const Node* child) {
     nodemap_ |= bit;
-    children_[child_count_++] = child;
+    children_[child_count_++] = const_cast<Node*>(child);
   }
   void add_part(uint32_t bit, Part part) {
-    if (part.node != nullptr) {
+    if (part.node == nullptr) {
+      if (part.single != nullptr) add_pair(bit, part.single);
+    } else if (part.owned) {
       add_child(bit, part.node);
-    } else if (part.single != nullptr) {
-      add_pair(bit, part.single);
+    } else {
+      add_shared_child(bit, part.node);
     }
   }
 
@@ -153,13 +166,14 @@ class ResultBuilder {
     }
     for (int i = 0; i < child_count_; ++i) {
       *ChildSlot(node, static_cast<uint32_t>(i)) = children_[i];
+      if (!(owned_children_ & (uint32_t{1} << i))) Retain(children_[i]);
     }
     child_count_ = 0;  // now owned by `node`
     node->datamap = depth_ == kCollisionDepth
                         ? static_cast<uint32_t>(pair_count_)
                         : datamap_;
     node->nodemap = nodemap_;
-    return Part{node, nullptr};
+    return Part{node, nullptr, true};
   }
 
  private:
@@ -187,6 +201,7 @@ class ResultBuilder {
   uint32_t nodemap_ = 0;
   int pair_count_ = 0;
   int child_count_ = 0;
+  uint32_t owned_children_ = 0;  // bit i: children_[i] holds a reference
   Ref inline_[kInline];
   std::vector<Ref> overflow_;
   Node* children_[kInline];
@@ -202,13 +217,6 @@ const typename Layout::Pair& PairAt(const Node* node, uint32_t bit) {
 template <class Layout>
 const Node* ChildAt(const Node* node, uint32_t bit) {
   return Layout::child(node, IndexOf(node->nodemap, bit));
-}
-
-// One more reference on `node`.
-inline Node* Retained(const Node* node) {
-  Node* mutable_node = const_cast<Node*>(node);  // refcounts are mutable
-  Retain(mutable_node);
-  return mutable_node;
 }
 
 }  // namespace internal
