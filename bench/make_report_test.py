@@ -13,11 +13,13 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_report  # noqa: E402
+import report_lib  # noqa: E402
+from report_sections import SUITES, by_name  # noqa: E402
 
 
 def aggregate(run_name, median_ns, time_unit="ns", **counters):
     """The mean, median and stddev entries benchmark writes for one run."""
-    scale = make_report._TIME_UNIT_NS[time_unit]
+    scale = report_lib._TIME_UNIT_NS[time_unit]
     entries = []
     for name, value in (("mean", median_ns * 1.1), ("median", median_ns),
                         ("stddev", median_ns * 0.01)):
@@ -53,25 +55,26 @@ def hamt_entries():
         entries += aggregate("BM_Build_StdUnorderedMap/%d" % n, 1.0,
                              bytes_per_entry=50.0)
         entries += aggregate("BM_Build_Hamt/%d" % n, 1.0, bytes_per_entry=25.0)
-        entries += aggregate("BM_Chase_Memory/%d" % n, float(log_n))
+        entries += aggregate("BM_Chase_Memory/%d" % n, float(log_n),
+                             buffer_bytes=24.0 * n)
     return entries
 
 
 class ParseNameTest(unittest.TestCase):
 
     def test_op_impl_and_size(self):
-        self.assertEqual(make_report.parse_name("BM_Set_HamtTransient/1000"),
+        self.assertEqual(report_lib.parse_name("BM_Set_HamtTransient/1000"),
                          ("Set", "HamtTransient", 1000))
 
     def test_no_impl_no_size(self):
-        self.assertEqual(make_report.parse_name("BM_ThreadLocalRead"),
+        self.assertEqual(report_lib.parse_name("BM_ThreadLocalRead"),
                          ("ThreadLocalRead", "", None))
 
     def test_options_are_not_the_size(self):
         self.assertEqual(
-            make_report.parse_name("BM_Switch_Fiber/min_time:0.100/real_time"),
+            report_lib.parse_name("BM_Switch_Fiber/min_time:0.100/real_time"),
             ("Switch", "Fiber", None))
-        self.assertEqual(make_report.parse_name("BM_VarGet_Hamt/vars:8"),
+        self.assertEqual(report_lib.parse_name("BM_VarGet_Hamt/vars:8"),
                          ("VarGet", "Hamt", 8))
 
 
@@ -85,7 +88,7 @@ class LoadSuiteTest(unittest.TestCase):
         path = write_json(self.dir.name, "a.json",
                           aggregate("BM_Set_Hamt/10", 2000.0, time_unit="us",
                                     bytes_per_entry=12.5))
-        suite, _, problem = make_report.load_suite(path)
+        suite, _, problem = report_lib.load_suite(path)
         self.assertIsNone(problem)
         m = suite[("Set", "Hamt", 10)]
         self.assertAlmostEqual(m.time_ns, 2000.0)
@@ -95,19 +98,19 @@ class LoadSuiteTest(unittest.TestCase):
         entries = [{"name": "BM_Find_Hamt/8", "run_name": "BM_Find_Hamt/8",
                     "run_type": "iteration", "cpu_time": t, "real_time": t,
                     "time_unit": "ns"} for t in (5.0, 1.0, 3.0)]
-        suite, _, _ = make_report.load_suite(
+        suite, _, _ = report_lib.load_suite(
             write_json(self.dir.name, "b.json", entries))
         self.assertEqual(suite[("Find", "Hamt", 8)].time_ns, 3.0)
 
     def test_missing_and_broken_files_are_problems_not_crashes(self):
-        suite, _, problem = make_report.load_suite(
+        suite, _, problem = report_lib.load_suite(
             os.path.join(self.dir.name, "absent.json"))
         self.assertIsNone(suite)
         self.assertIn("not built", problem)
         broken = os.path.join(self.dir.name, "broken.json")
         with open(broken, "w", encoding="utf-8") as f:
             f.write('{"benchmarks": [{"name": "BM_')
-        suite, _, problem = make_report.load_suite(broken)
+        suite, _, problem = report_lib.load_suite(broken)
         self.assertIsNone(suite)
         self.assertIn("unreadable", problem)
 
@@ -115,7 +118,7 @@ class LoadSuiteTest(unittest.TestCase):
         entries = aggregate("BM_Set_Hamt/1", 5.0)
         entries.append({"name": "BM_Set_Naive/1", "run_name": "BM_Set_Naive/1",
                         "error_occurred": True, "error_message": "boom"})
-        suite, _, _ = make_report.load_suite(
+        suite, _, _ = report_lib.load_suite(
             write_json(self.dir.name, "c.json", entries))
         self.assertEqual(list(suite), [("Set", "Hamt", 1)])
 
@@ -125,14 +128,15 @@ class TargetsTest(unittest.TestCase):
     def setUp(self):
         d = tempfile.TemporaryDirectory()
         self.addCleanup(d.cleanup)
-        self.suites = {"hamt": make_report.load_suite(
+        self.suites = {"hamt": report_lib.load_suite(
             write_json(d.name, "h.json", hamt_entries()))[0],
             "contextvars": None, "fibers": None}
 
-    def target(self, promise_start):
-        """The check and threshold of the TARGETS row starting so."""
-        rows = [(check, threshold) for _, promise, check, threshold
-                in make_report.TARGETS if promise.startswith(promise_start)]
+    def target(self, promise_start, build=None):
+        """The check and threshold of the one target (of any suite) whose
+        promise starts so, judged in build (None: the primary one)."""
+        rows = [(t.check, t.threshold) for s in SUITES for t in s.targets
+                if t.promise.startswith(promise_start) and t.build == build]
         self.assertEqual(len(rows), 1, promise_start)
         return rows[0]
 
@@ -153,7 +157,7 @@ class TargetsTest(unittest.TestCase):
         check, threshold = self.target("Set at n=1M")
         self.assertEqual(threshold, 3)
         self.assertEqual(check(self.suites, threshold).status, "MISSING")
-        M = make_report.Measurement
+        M = report_lib.Measurement
         self.suites["hamt"][("Set", "Hamt", 10**6)] = M(20.0 * 7 * 3, {})
         r = check(self.suites, threshold)
         # 420 / 80 = 5.25 > 3
@@ -172,7 +176,7 @@ class TargetsTest(unittest.TestCase):
         r = check(self.suites, threshold)
         self.assertEqual((r.status, r.measured), ("FAIL", "3× at n=1k"))
         self.assertEqual(r.detail, "")
-        M = make_report.Measurement
+        M = report_lib.Measurement
         self.suites["hamt"][("FindChain", "Hamt", 1000)] = M(15.0, {})
         self.suites["hamt"][("FindChain", "FlatHashMap", 1000)] = M(12.0, {})
         r = check(self.suites, threshold)
@@ -188,7 +192,7 @@ class TargetsTest(unittest.TestCase):
         check, threshold = self.target("≤ {} bytes")
         self.assertEqual(threshold, 24)
         self.assertEqual(check(self.suites, threshold).status, "MISSING")
-        M = make_report.Measurement
+        M = report_lib.Measurement
         self.suites["hamt"][("Build", "Hamt", 10**6)] = M(
             1.0, {"bytes_per_entry": 23.5})
         r = check(self.suites, threshold)
@@ -196,9 +200,9 @@ class TargetsTest(unittest.TestCase):
         self.assertEqual(r.measured, "23.5 B at n=1M (Build)")
 
     def test_missing_suite_makes_its_targets_missing(self):
-        results = make_report.evaluate_targets(self.suites)
+        results = report_lib.evaluate_targets(SUITES, {"O2": self.suites})
         by_suite = {}
-        for suite, _, r in results:
+        for suite, _, _, r in results:
             by_suite.setdefault(suite, set()).add(r.status)
         self.assertEqual(by_suite["contextvars"], {"MISSING"})
         self.assertEqual(by_suite["fibers"], {"MISSING"})
@@ -206,12 +210,13 @@ class TargetsTest(unittest.TestCase):
 
     def test_missing_benchmark_in_present_suite_is_missing(self):
         self.suites["contextvars"] = {
-            ("VarGet", "Hamt", 1): make_report.Measurement(5.0, {})}
-        r = make_report.target_contextvars_get_vs_tls(self.suites, 1.5)
+            ("VarGet", "Hamt", 1): report_lib.Measurement(5.0, {})}
+        check, threshold = self.target("VarGet")
+        r = check(self.suites, threshold)
         self.assertEqual(r.status, "MISSING")
 
     def test_contextvars_and_fibers_thresholds(self):
-        M = make_report.Measurement
+        M = report_lib.Measurement
         self.suites["contextvars"] = {
             ("VarGet", "Hamt", 1): M(1.2, {}),
             ("VarGet", "Hamt", 1000): M(1.4, {}),
@@ -269,8 +274,12 @@ class ReportTest(unittest.TestCase):
                 report = f.read()
         self.assertIn("- compiler: g++ 12", report)
         self.assertIn("## Missing suites", report)
-        self.assertIn("- fibers: not built", report)
-        self.assertIn("| hamt | Set at n=100k ≥ 2000× faster than Naive | "
+        self.assertIn("- fibers at -O2: not built", report)
+        self.assertNotIn("## Hot paths", report)  # no -O3 results given
+        self.assertIn("| hamt | -O2 ÷ -O3 | every hot path at -O2 ≤ 1.1× its "
+                      "time at -O3 | **MISSING** | – | no -O3 results given |",
+                      report)
+        self.assertIn("| hamt | -O2 | Set at n=100k ≥ 2000× faster than Naive | "
                       "**FAIL** | 1667× at n=100k |", report)
         # The Set table: Naive takes 2e5 ns = 200 µs, 1667 times Hamt's.
         self.assertIn("| 100k | 120 ns | 200 µs | 1667× |", report)
@@ -280,24 +289,161 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 100k | 2.29 MB | 6 ns |", report)
 
 
+class SuitesTest(unittest.TestCase):
+    """The declarations in report_sections/ are complete and consistent."""
+
+    def test_the_three_first_suites_in_order(self):
+        names = [s.name for s in SUITES]
+        self.assertEqual(names[:3], ["hamt", "contextvars", "fibers"])
+        self.assertEqual(len(names), len(set(names)))
+
+    def test_every_promise_shows_its_threshold(self):
+        for suite in SUITES:
+            for t in suite.targets:
+                self.assertIn("{}", t.promise, suite.name)
+                self.assertIn(t.build, (None, "O2", "O3"), t.promise)
+
+    def test_hot_paths_of_issue_12(self):
+        hot = {n for s in SUITES for n in s.hot_paths}
+        for name in ("BM_Find_Hamt/1000", "BM_Find_Hamt/1000000",
+                     "BM_Set_Hamt/1000", "BM_Set_Hamt/1000000",
+                     "BM_Erase_Hamt/1000", "BM_Erase_Hamt/1000000",
+                     "BM_VarGet_Hamt/100", "BM_VarSet_Hamt/100",
+                     "BM_Switch_Fiber"):
+            self.assertIn(name, hot)
+
+    def test_o3_filter_matches_exactly_the_hot_paths_and_extras(self):
+        import re
+        fibers = re.compile(report_lib.o3_filter(by_name("fibers")))
+        self.assertTrue(fibers.search("BM_Switch_Fiber"))
+        self.assertTrue(fibers.search("BM_Switch_BoostContext"))
+        self.assertFalse(fibers.search("BM_Switch_Ucontext"))
+        hamt = re.compile(report_lib.o3_filter(by_name("hamt")))
+        self.assertTrue(hamt.search("BM_Find_Hamt/1000"))
+        self.assertFalse(hamt.search("BM_Find_Hamt/10000"))
+        self.assertFalse(hamt.search("BM_FindChain_Hamt/1000"))
+
+
+class BuildsTest(unittest.TestCase):
+    """-O2 judged, -O3 compared: the hot-path table and build-bound targets."""
+
+    def setUp(self):
+        M = report_lib.Measurement
+        self.o2 = {"hamt": {("Find", "Hamt", 1000): M(6.0, {}),
+                            ("Set", "Hamt", 1000): M(120.0, {})},
+                   "contextvars": None,
+                   "fibers": {("Switch", "Fiber", None): M(10.4, {}),
+                              ("Switch", "BoostContext", None): M(10.0, {}),
+                              ("Switch", "Ucontext", None): M(400.0, {})}}
+        self.o3 = {"hamt": {("Find", "Hamt", 1000): M(6.0, {}),
+                            ("Set", "Hamt", 1000): M(100.0, {})},
+                   "contextvars": None,
+                   "fibers": {("Switch", "Fiber", None): M(10.2, {}),
+                              ("Switch", "BoostContext", None): M(10.0, {})}}
+        self.builds = {"O2": self.o2, "O3": self.o3}
+
+    def results(self):
+        return {(s, b, p): r for s, b, p, r in
+                report_lib.evaluate_targets(SUITES, self.builds)}
+
+    def test_fiber_targets_are_judged_in_their_build(self):
+        results = self.results()
+        # -O2: 10.4 / 10 = 1.04 <= 1.05; -O3: 10.2 / 10 = 1.02 > 1.0.
+        at_o2 = results[("fibers", "-O2",
+                         "Switch_Fiber ≤ 1.05× Switch_BoostContext")]
+        self.assertEqual((at_o2.status, at_o2.measured), ("PASS", "1.04×"))
+        at_o3 = results[("fibers", "-O3",
+                         "Switch_Fiber ≤ 1.0× Switch_BoostContext")]
+        self.assertEqual((at_o3.status, at_o3.measured), ("FAIL", "1.02×"))
+        # Ucontext only ran at -O2, where its target is judged.
+        self.assertEqual(results[(
+            "fibers", "-O2", "Switch_Fiber ≥ 20× faster than Switch_Ucontext "
+            "(swapcontext)")].status, "PASS")
+
+    def test_hot_path_target_takes_the_worst_and_needs_all(self):
+        key = ("hamt", "-O2 ÷ -O3",
+               "every hot path at -O2 ≤ 1.1× its time at -O3")
+        # Find 1M, Set 1M, Erase ... have no times: MISSING, naming them.
+        r = self.results()[key]
+        self.assertEqual(r.status, "MISSING")
+        self.assertIn("BM_Find_Hamt/1000000", r.detail)
+        M = report_lib.Measurement
+        for build in (self.o2, self.o3):
+            for op in ("Find", "Set", "Erase"):
+                for n in (1000, 10**6):
+                    build["hamt"].setdefault((op, "Hamt", n), M(50.0, {}))
+        r = self.results()[key]
+        # Set 1k: 120 / 100 = 1.2 > 1.1.
+        self.assertEqual((r.status, r.measured),
+                         ("FAIL", "1.2× (worst: BM_Set_Hamt/1000)"))
+        self.o2["hamt"][("Set", "Hamt", 1000)] = M(110.0, {})
+        self.assertEqual(self.results()[key].status, "PASS")  # inclusive
+
+    def test_hot_path_table(self):
+        lines = report_lib.hot_path_section(SUITES, self.builds)
+        text = "\n".join(lines)
+        self.assertIn("## Hot paths: -O2 against -O3", text)
+        self.assertIn("| hamt | `BM_Find_Hamt/1000` | 6 ns | 6 ns | 1× | "
+                      "**PASS** |", text)
+        self.assertIn("| hamt | `BM_Set_Hamt/1000` | 120 ns | 100 ns | 1.2× | "
+                      "**FAIL** |", text)
+        self.assertIn("| hamt | `BM_Erase_Hamt/1000` | – | – | – | "
+                      "**MISSING** |", text)
+        self.assertIn("| fibers | `BM_Switch_Fiber` | 10.4 ns | 10.2 ns | "
+                      "1.02× | **PASS** |", text)
+        self.assertEqual(report_lib.hot_path_section(SUITES, {"O2": self.o2}),
+                         [])
+
+    def test_end_to_end_with_both_builds(self):
+        with tempfile.TemporaryDirectory() as d:
+            o2 = write_json(d, "o2.json", hamt_entries()
+                            + aggregate("BM_Find_Hamt/1000000", 90.0))
+            o3 = write_json(d, "o3.json",
+                            aggregate("BM_Find_Hamt/1000", 25.0)
+                            + aggregate("BM_Find_Hamt/1000000", 60.0))
+            out = os.path.join(d, "REPORT.md")
+            with open(os.devnull, "w") as devnull:
+                stdout, sys.stdout = sys.stdout, devnull
+                try:
+                    rc = make_report.main([
+                        "--json", "hamt=" + o2, "--json-o3", "hamt=" + o3,
+                        "--out", out, "--no-plots", "--date", "2024-01-01",
+                        "--settings", "O2 settings", "--settings-o3",
+                        "O3 settings"])
+                finally:
+                    sys.stdout = stdout
+            self.assertEqual(rc, 0)
+            with open(out, encoding="utf-8") as f:
+                report = f.read()
+        self.assertIn("- -O2 build: O2 settings", report)
+        self.assertIn("- -O3 build: O3 settings", report)
+        self.assertIn("| hamt | `BM_Find_Hamt/1000` | 30 ns | 25 ns | 1.2× | "
+                      "**FAIL** |", report)
+        self.assertIn("| hamt | `BM_Find_Hamt/1000000` | 90 ns | 60 ns | "
+                      "1.5× | **FAIL** |", report)
+        self.assertIn("- fibers at -O3: not built", report)
+        # The sections show the -O2 build.
+        self.assertIn("| 1k | 30 ns | 10 ns | 10 ns |", report)
+
+
 class FormatTest(unittest.TestCase):
 
     def test_formats(self):
-        self.assertEqual(make_report.fmt_time(1234.0), "1.23 µs")
-        self.assertEqual(make_report.fmt_time(None), "–")
-        self.assertEqual(make_report.fmt_ratio(0.25), "0.25×")
-        self.assertEqual(make_report.fmt_arg(1000000), "1M")
-        self.assertEqual(make_report.fmt_arg(1500), "1500")
-        self.assertEqual(make_report.fmt_bytes(24 * 10**6), "22.9 MB")
-        self.assertEqual(make_report.fmt_bytes(24000), "23.4 KB")
-        self.assertEqual(make_report.fmt_bytes(24), "24 B")
+        self.assertEqual(report_lib.fmt_time(1234.0), "1.23 µs")
+        self.assertEqual(report_lib.fmt_time(None), "–")
+        self.assertEqual(report_lib.fmt_ratio(0.25), "0.25×")
+        self.assertEqual(report_lib.fmt_arg(1000000), "1M")
+        self.assertEqual(report_lib.fmt_arg(1500), "1500")
+        self.assertEqual(report_lib.fmt_bytes(24 * 10**6), "22.9 MB")
+        self.assertEqual(report_lib.fmt_bytes(24000), "23.4 KB")
+        self.assertEqual(report_lib.fmt_bytes(24), "24 B")
 
     def test_slope(self):
         self.assertAlmostEqual(
-            make_report.loglog_slope([(10, 10.0), (100, 100.0)]), 1.0)
+            report_lib.loglog_slope([(10, 10.0), (100, 100.0)]), 1.0)
         self.assertAlmostEqual(
-            make_report.loglog_slope([(10, 5.0), (1000, 5.0)]), 0.0)
-        self.assertIsNone(make_report.loglog_slope([(10, 5.0)]))
+            report_lib.loglog_slope([(10, 5.0), (1000, 5.0)]), 0.0)
+        self.assertIsNone(report_lib.loglog_slope([(10, 5.0)]))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@
 //            Naive stops at 10k since it is quadratic).
 //
 // Baseline of the machine: BM_Chase_Memory/<n>, one dependent load in a
-// buffer the size of an n-entry Hamt (see there).
+// buffer the size of an n-entry Hamt (see there); counter buffer_bytes is
+// that buffer's size.
 //
 // Counter bytes_per_entry: bytes of live memory for the n-entry map divided
 // by n. Hamt: node bytes of its size-class allocator (exact, no malloc
@@ -338,6 +339,8 @@ void BM_Chase_Memory(benchmark::State& state) {
     std::memcpy(&position, static_cast<const void*>(position), sizeof(char*));
   }
   benchmark::DoNotOptimize(position);
+  // The report's latency table shows the working-set size from here.
+  state.counters["buffer_bytes"] = static_cast<double>(lines * kLine);
 }
 
 // ---- Erase ----
