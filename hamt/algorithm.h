@@ -59,9 +59,9 @@ namespace internal {
 
 template <class M>
 struct AlgebraFor;
-template <class K, class V, class H, class E>
-struct AlgebraFor<Map<K, V, H, E>> {
-  using type = Algebra<K, V, H, E>;
+template <class K, class V, class H, class E, class A>
+struct AlgebraFor<Map<K, V, H, E, A>> {
+  using type = Algebra<K, V, H, E, A>;
 };
 
 template <class M>
@@ -138,43 +138,44 @@ M FilterMap(const M& map, EntryPred& pred) {
 
 // ---- Maps ----
 
-template <class K, class V, class H, class E>
-Map<K, V, H, E> merge(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b) {
+template <class K, class V, class H, class E, class A>
+Map<K, V, H, E, A> merge(const Map<K, V, H, E, A>& a,
+                         const Map<K, V, H, E, A>& b) {
   return internal::MergeMaps(a, b);
 }
 
 // `f(const K& key, const V& in_a, const V& in_b)` returns the merged V.
-template <class K, class V, class H, class E, class F>
-Map<K, V, H, E> merge_with(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b,
-                           F f) {
+template <class K, class V, class H, class E, class A, class F>
+Map<K, V, H, E, A> merge_with(const Map<K, V, H, E, A>& a,
+                              const Map<K, V, H, E, A>& b, F f) {
   return internal::MergeMaps(a, b, f);
 }
 
-template <class K, class V, class H, class E>
-Map<K, V, H, E> intersection(const Map<K, V, H, E>& a,
-                             const Map<K, V, H, E>& b) {
+template <class K, class V, class H, class E, class A>
+Map<K, V, H, E, A> intersection(const Map<K, V, H, E, A>& a,
+                                const Map<K, V, H, E, A>& b) {
   return internal::IntersectMaps(a, b);
 }
 
-template <class K, class V, class H, class E>
-Map<K, V, H, E> difference(const Map<K, V, H, E>& a,
-                           const Map<K, V, H, E>& b) {
+template <class K, class V, class H, class E, class A>
+Map<K, V, H, E, A> difference(const Map<K, V, H, E, A>& a,
+                              const Map<K, V, H, E, A>& b) {
   return internal::SubtractMaps(a, b);
 }
 
-template <class K, class V, class H, class E>
-bool includes(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b) {
+template <class K, class V, class H, class E, class A>
+bool includes(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b) {
   return internal::MapIncludes(a, b);
 }
 
-template <class K, class V, class H, class E>
-bool disjoint(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b) {
+template <class K, class V, class H, class E, class A>
+bool disjoint(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b) {
   return internal::MapsDisjoint(a, b);
 }
 
 // `pred(const K& key, const V& value)` returns whether to keep the entry.
-template <class K, class V, class H, class E, class Pred>
-Map<K, V, H, E> filter(const Map<K, V, H, E>& map, Pred pred) {
+template <class K, class V, class H, class E, class A, class Pred>
+Map<K, V, H, E, A> filter(const Map<K, V, H, E, A>& map, Pred pred) {
   auto keep = [&](const auto& entry) -> bool {
     return pred(entry.first, entry.second);
   };
@@ -183,46 +184,47 @@ Map<K, V, H, E> filter(const Map<K, V, H, E>& map, Pred pred) {
 
 // ---- Sets ----
 
-template <class K, class H, class E>
-Set<K, H, E> merge(const Set<K, H, E>& a, const Set<K, H, E>& b) {
-  using S = Set<K, H, E>;
+template <class K, class H, class E, class A>
+Set<K, H, E, A> merge(const Set<K, H, E, A>& a, const Set<K, H, E, A>& b) {
+  using S = Set<K, H, E, A>;
   using Access = internal::SetAccess;
   return Access::from_map<S>(
       internal::MergeMaps(Access::map(a), Access::map(b)));
 }
 
-template <class K, class H, class E>
-Set<K, H, E> intersection(const Set<K, H, E>& a, const Set<K, H, E>& b) {
-  using S = Set<K, H, E>;
+template <class K, class H, class E, class A>
+Set<K, H, E, A> intersection(const Set<K, H, E, A>& a,
+                             const Set<K, H, E, A>& b) {
+  using S = Set<K, H, E, A>;
   using Access = internal::SetAccess;
   return Access::from_map<S>(
       internal::IntersectMaps(Access::map(a), Access::map(b)));
 }
 
-template <class K, class H, class E>
-Set<K, H, E> difference(const Set<K, H, E>& a, const Set<K, H, E>& b) {
-  using S = Set<K, H, E>;
+template <class K, class H, class E, class A>
+Set<K, H, E, A> difference(const Set<K, H, E, A>& a, const Set<K, H, E, A>& b) {
+  using S = Set<K, H, E, A>;
   using Access = internal::SetAccess;
   return Access::from_map<S>(
       internal::SubtractMaps(Access::map(a), Access::map(b)));
 }
 
-template <class K, class H, class E>
-bool includes(const Set<K, H, E>& a, const Set<K, H, E>& b) {
+template <class K, class H, class E, class A>
+bool includes(const Set<K, H, E, A>& a, const Set<K, H, E, A>& b) {
   using Access = internal::SetAccess;
   return internal::MapIncludes(Access::map(a), Access::map(b));
 }
 
-template <class K, class H, class E>
-bool disjoint(const Set<K, H, E>& a, const Set<K, H, E>& b) {
+template <class K, class H, class E, class A>
+bool disjoint(const Set<K, H, E, A>& a, const Set<K, H, E, A>& b) {
   using Access = internal::SetAccess;
   return internal::MapsDisjoint(Access::map(a), Access::map(b));
 }
 
 // `pred(const K& key)` returns whether to keep the key.
-template <class K, class H, class E, class Pred>
-Set<K, H, E> filter(const Set<K, H, E>& set, Pred pred) {
-  using S = Set<K, H, E>;
+template <class K, class H, class E, class A, class Pred>
+Set<K, H, E, A> filter(const Set<K, H, E, A>& set, Pred pred) {
+  using S = Set<K, H, E, A>;
   using Access = internal::SetAccess;
   auto keep = [&](const auto& entry) -> bool { return pred(entry.first); };
   return Access::from_map<S>(internal::FilterMap(Access::map(set), keep));

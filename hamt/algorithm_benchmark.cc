@@ -78,9 +78,9 @@ FlatMap ToFlat(const HamtMap& map) {
 
 // The inputs for one n, built once per process.
 struct Inputs {
-  HamtMap a, b;    // n keys each, n/2 in common
-  HamtMap u;       // the keys of both, built independently
-  HamtMap shared;  // a after n/100 set() calls
+  HamtMap a, b;                  // n keys each, n/2 in common
+  HamtMap u;                     // the keys of both, built independently
+  HamtMap shared;                // a after n/100 set() calls
   std::vector<HamtMap> one_set;  // a after one set(), 64 of them
   FlatMap flat_a, flat_b, flat_u, flat_shared;
 };
@@ -275,14 +275,14 @@ void BM_DiffShared_Hamt(benchmark::State& state) {
   benchmark::DoNotOptimize(changes);
 }
 
-#define PERSIST_HAMT_ALGEBRA_BENCHMARK(op, impl, shared)   \
-  void BM_##op##_##impl(benchmark::State& state) {        \
-    BM_##op##impl<shared>(state);                         \
-  }                                                       \
-  BENCHMARK(BM_##op##_##impl)                             \
-      ->Unit(benchmark::kMicrosecond)                     \
-      ->Arg(1000)                                         \
-      ->Arg(100000)                                       \
+#define PERSIST_HAMT_ALGEBRA_BENCHMARK(op, impl, shared) \
+  void BM_##op##_##impl(benchmark::State& state) {       \
+    BM_##op##impl<shared>(state);                        \
+  }                                                      \
+  BENCHMARK(BM_##op##_##impl)                            \
+      ->Unit(benchmark::kMicrosecond)                    \
+      ->Arg(1000)                                        \
+      ->Arg(100000)                                      \
       ->Arg(kMaxSize)
 
 PERSIST_HAMT_ALGEBRA_BENCHMARK(Merge, Hamt, false);
@@ -295,14 +295,14 @@ PERSIST_HAMT_ALGEBRA_BENCHMARK(Difference, Hamt, false);
 PERSIST_HAMT_ALGEBRA_BENCHMARK(Difference, HamtFold, false);
 PERSIST_HAMT_ALGEBRA_BENCHMARK(Difference, FlatHashMap, false);
 
-#define PERSIST_HAMT_SHARED_BENCHMARK(op, impl)           \
-  void BM_##op##Shared_##impl(benchmark::State& state) {  \
-    BM_##op##impl<true>(state);                           \
-  }                                                       \
-  BENCHMARK(BM_##op##Shared_##impl)                       \
-      ->Unit(benchmark::kMicrosecond)                     \
-      ->Arg(1000)                                         \
-      ->Arg(100000)                                       \
+#define PERSIST_HAMT_SHARED_BENCHMARK(op, impl)          \
+  void BM_##op##Shared_##impl(benchmark::State& state) { \
+    BM_##op##impl<true>(state);                          \
+  }                                                      \
+  BENCHMARK(BM_##op##Shared_##impl)                      \
+      ->Unit(benchmark::kMicrosecond)                    \
+      ->Arg(1000)                                        \
+      ->Arg(100000)                                      \
       ->Arg(kMaxSize)
 
 PERSIST_HAMT_SHARED_BENCHMARK(Merge, Hamt);
@@ -331,7 +331,13 @@ BENCHMARK(BM_Includes_FlatHashMap)
     ->Arg(100000)
     ->Arg(kMaxSize);
 
-BENCHMARK(BM_EqualShared_Hamt)->Unit(benchmark::kNanosecond)->Arg(1000)->Arg(100000);
-BENCHMARK(BM_DiffShared_Hamt)->Unit(benchmark::kNanosecond)->Arg(1000)->Arg(100000);
+BENCHMARK(BM_EqualShared_Hamt)
+    ->Unit(benchmark::kNanosecond)
+    ->Arg(1000)
+    ->Arg(100000);
+BENCHMARK(BM_DiffShared_Hamt)
+    ->Unit(benchmark::kNanosecond)
+    ->Arg(1000)
+    ->Arg(100000);
 
 }  // namespace

@@ -78,8 +78,7 @@ std::vector<std::pair<Model, Model>> Cases() {
         const int key = static_cast<int>(rng() % (4 * n + 1));
         a[key] = static_cast<int>(rng() % 5);
         const bool common = static_cast<int>(rng() % 100) < overlap;
-        const int other =
-            common ? key : static_cast<int>(rng() % (4 * n + 1));
+        const int other = common ? key : static_cast<int>(rng() % (4 * n + 1));
         b[other] = static_cast<int>(rng() % 5);
       }
       cases.emplace_back(a, b);
@@ -127,9 +126,9 @@ TYPED_TEST(AlgorithmTest, MapOperationsMatchTheModel) {
     for (const auto& [k, v] : model_a) {
       if (model_b.count(k)) sums[k] = 100 * v + model_b.at(k);
     }
-    ExpectIs(hamt::merge_with(
-                 a, b, [](int, int x, int y) { return 100 * x + y; }),
-             sums);
+    ExpectIs(
+        hamt::merge_with(a, b, [](int, int x, int y) { return 100 * x + y; }),
+        sums);
     const bool includes = ModelDifference(model_b, model_a).empty();
     EXPECT_EQ(hamt::includes(a, b), includes);
     EXPECT_EQ(hamt::disjoint(a, b),
@@ -238,8 +237,8 @@ TYPED_TEST(AlgorithmTest, SetOperationsMatchTheModel) {
     EXPECT_EQ(hamt::disjoint(a, b), common.empty());
     const auto* root = hamt::internal::MapAccess::root(SetAccess::map(a));
     EXPECT_EQ(MapAccess::root(SetAccess::map(hamt::merge(a, a))), root);
-    EXPECT_EQ(MapAccess::root(SetAccess::map(
-                  hamt::filter(a, [](int) { return true; }))),
+    EXPECT_EQ(MapAccess::root(
+                  SetAccess::map(hamt::filter(a, [](int) { return true; }))),
               root);
   }
 }

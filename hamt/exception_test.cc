@@ -1,9 +1,6 @@
 // Strong exception guarantee: when copying a value, hashing or allocating
-// throws, every existing map is unchanged and nothing leaks.
-
-// Every node from ::operator new, so that allocation failures can be injected
-// (the pool would otherwise allocate only a chunk at a time).
-#define HAMT_USE_SYSTEM_ALLOCATOR 1
+// a node throws, every existing map is unchanged and nothing leaks. Node
+// allocations fail through the maps' NodeAllocator (FailingAllocator).
 
 #include <atomic>
 #include <cstdint>
@@ -18,14 +15,6 @@
 #include "hamt/algorithm.h"
 #include "hamt/map.h"
 #include "hamt/set.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define PERSIST_HAMT_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PERSIST_HAMT_TEST_SANITIZED 1
-#endif
-#endif
 
 namespace {
 
@@ -88,7 +77,32 @@ struct ThrowingHash {
   uint64_t mask = ~uint64_t{0};
 };
 
-using M = hamt::Map<int64_t, Tracked, ThrowingHash>;
+// A node allocator that throws std::bad_alloc once the countdown reaches 0,
+// and otherwise takes nodes from ::operator new (so that each node is one
+// allocation, and leaks show under ASan).
+struct FailingAllocator {
+  static void* allocate(size_t bytes, size_t alignment) {
+    const int64_t remaining = allocations_until_failure.load();
+    if (remaining >= 0) {
+      if (remaining == 0) {
+        allocations_until_failure = -1;
+        throw std::bad_alloc();
+      }
+      allocations_until_failure = remaining - 1;
+    }
+    ++live_nodes;
+    return hamt::NewDeleteAllocator::allocate(bytes, alignment);
+  }
+  static void deallocate(void* memory, size_t bytes,
+                         size_t alignment) noexcept {
+    --live_nodes;
+    hamt::NewDeleteAllocator::deallocate(memory, bytes, alignment);
+  }
+  static inline std::atomic<int64_t> live_nodes{0};
+};
+
+using M = hamt::Map<int64_t, Tracked, ThrowingHash, std::equal_to<int64_t>,
+                    FailingAllocator>;
 using Model = std::unordered_map<int64_t, int64_t>;
 
 void ExpectContents(const M& map, const Model& model) {
@@ -202,9 +216,9 @@ TEST_P(ExceptionTest, FailingHashOnUniqueMapLeavesItUnchanged) {
   EXPECT_EQ(Tracked::live, live_before);
 }
 
-#ifndef PERSIST_HAMT_TEST_SANITIZED
 TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
   const int64_t live_before = Tracked::live;
+  const int64_t nodes_before = FailingAllocator::live_nodes;
   {
     M map(ThrowingHash{GetParam()});
     Model model;
@@ -216,8 +230,8 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
     const M other = map.set(-1, Tracked(0));
     Model other_model = model;
     other_model[-1] = 0;
+    int64_t failures = 0;
     for (int key : {0, 3, 4, n * 3 - 3, 99999}) {
-      int64_t countdown = -1;
       auto run = [&](auto op) {
         for (int64_t fail_at = 0;; ++fail_at) {
           allocations_until_failure = fail_at;
@@ -226,6 +240,7 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
             op();
           } catch (const std::bad_alloc&) {
             threw = true;
+            ++failures;
           }
           allocations_until_failure = -1;
           ExpectContents(map, model);
@@ -233,7 +248,6 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
           if (!threw) break;
         }
       };
-      (void)countdown;
       run([&] { M result = map.set(key, Tracked(-1)); });
       run([&] { M result = map.erase(key); });
       run([&] {
@@ -242,10 +256,11 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
         result = std::move(result).erase(key + 3);
       });
     }
+    EXPECT_GT(failures, 0);  // the allocator did inject failures
   }
   EXPECT_EQ(Tracked::live, live_before);
+  EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);  // no node leaked
 }
-#endif
 
 // ---- set algebra (hamt/algorithm.h) ----
 
@@ -317,6 +332,7 @@ struct AlgebraInputs {
 
 TEST_P(ExceptionTest, FailingAlgebraLeavesInputsUnchanged) {
   const int64_t live_before = Tracked::live;
+  const int64_t nodes_before = FailingAllocator::live_nodes;
   {
     const AlgebraInputs in(GetParam());
     const std::vector<std::pair<const M*, const Model*>> maps = {
@@ -335,6 +351,7 @@ TEST_P(ExceptionTest, FailingAlgebraLeavesInputsUnchanged) {
     }
   }
   EXPECT_EQ(Tracked::live, live_before);
+  EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);
 }
 
 TEST_P(ExceptionTest, FailingSetAlgebraLeavesInputsUnchanged) {
@@ -367,9 +384,9 @@ TEST_P(ExceptionTest, FailingSetAlgebraLeavesInputsUnchanged) {
   }
 }
 
-#ifndef PERSIST_HAMT_TEST_SANITIZED
 TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
   const int64_t live_before = Tracked::live;
+  const int64_t nodes_before = FailingAllocator::live_nodes;
   {
     const AlgebraInputs in(GetParam());
     const std::vector<std::pair<const M*, const Model*>> maps = {
@@ -396,30 +413,7 @@ TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
     }
   }
   EXPECT_EQ(Tracked::live, live_before);
+  EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);  // no node leaked
 }
-#endif
 
 }  // namespace
-
-#ifndef PERSIST_HAMT_TEST_SANITIZED
-// Counting replacement of the global allocation functions. g++ -O2 inlines
-// these and then flags free() of what `new` returned, not seeing that this
-// `new` is malloc.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(size_t size) {
-  int64_t remaining = allocations_until_failure.load();
-  if (remaining >= 0) {
-    if (remaining == 0) {
-      allocations_until_failure = -1;
-      throw std::bad_alloc();
-    }
-    allocations_until_failure = remaining - 1;
-  }
-  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
-  throw std::bad_alloc();
-}
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, size_t) noexcept { std::free(memory); }
-#endif

@@ -1,12 +1,13 @@
 // Maps and Sets as keys: absl::Hash and std::hash of their contents.
 
+#include "absl/hash/hash.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <unordered_set>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "gtest/gtest.h"
 #include "hamt/map.h"
 #include "hamt/set.h"

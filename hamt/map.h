@@ -35,10 +35,25 @@
 // references the original node (8 more bytes) instead of each child, which
 // saves one atomic operation per child; the original, and the one child
 // the copy replaced, then live as long as the copy (at most one extra node
-// per copied node; see hamt/internal/node.h). Nodes come from a size-class
-// pool (hamt/internal/node_allocator.h, 2 MiB chunks, huge pages where the
-// kernel allows) that keeps freed memory for reuse and never returns it to
-// the system.
+// per copied node; see hamt/internal/node.h).
+//
+// Node memory: the NodeAllocator parameter (a memory policy). The default,
+// hamt::SizeClassPoolAllocator, is a size-class pool
+// (hamt/internal/node_allocator.h: per-thread free lists, 2 MiB chunks, huge
+// pages where the kernel allows) that keeps freed memory for reuse and never
+// returns it to the system; hamt::NewDeleteAllocator takes every node from
+// ::operator new. A NodeAllocator is a class with two static member
+// functions, called from any thread (a node may be freed on another thread
+// than the one that allocated it):
+//   static void* allocate(size_t bytes, size_t alignment);
+//       `bytes` > 0 is a multiple of 8 and `alignment` is 8, or 16 for pairs
+//       aligned to 16; returns memory of at least `bytes` bytes aligned to
+//       `alignment`, or throws (a map then stays unchanged, see Exceptions).
+//   static void deallocate(void* memory, size_t bytes,
+//                          size_t alignment) noexcept;
+//       frees what allocate(bytes, alignment) returned.
+// Maps with different allocators are different types; nodes never move
+// between them.
 //
 // Speed (int64 -> int64, g++ -O3, AMD EPYC; bench/REPORT.md has the rest):
 // find about 6 ns at 1k entries (2x absl::flat_hash_map, which needs fewer
@@ -106,9 +121,9 @@ class KeyNotFoundError : public std::out_of_range {
   using std::out_of_range::out_of_range;
 };
 
-template <class K, class V, class Hash, class KeyEqual>
+template <class K, class V, class Hash, class KeyEqual, class NodeAllocator>
 class Map;
-template <class K, class V, class Hash, class KeyEqual>
+template <class K, class V, class Hash, class KeyEqual, class NodeAllocator>
 class TransientMap;
 
 namespace internal {
@@ -166,14 +181,16 @@ struct MapAccess {
 }  // namespace internal
 
 template <class K, class V, class Hash = absl::Hash<K>,
-          class KeyEqual = std::equal_to<K>>
+          class KeyEqual = std::equal_to<K>,
+          class NodeAllocator = SizeClassPoolAllocator>
 class Map : private internal::FunctorHolder<Hash, 0>,
             private internal::FunctorHolder<KeyEqual, 1> {
   using HashHolder = internal::FunctorHolder<Hash, 0>;
   using KeyEqualHolder = internal::FunctorHolder<KeyEqual, 1>;
   using Layout = internal::NodeLayout<K, V>;
   using Lookup = internal::TrieLookup<K, V, KeyEqual>;
-  using Update = internal::TrieUpdate<K, V, Hash, KeyEqual>;
+  using Lifetime = internal::NodeLifetime<K, V, NodeAllocator>;
+  using Update = internal::TrieUpdate<K, V, Hash, KeyEqual, NodeAllocator>;
   using Comparison = internal::TrieComparison<K, V, KeyEqual>;
   using Node = internal::Node;
   static constexpr bool kTransparent = internal::IsTransparent<Hash>::value &&
@@ -239,7 +256,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
     return *this;
   }
   ~Map() {
-    if (root_ != nullptr) Layout::release(root_, 0);
+    if (root_ != nullptr) Lifetime::release(root_, 0);
   }
 
   void swap(Map& other) noexcept {
@@ -332,11 +349,11 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   // A mutable builder starting from this map's contents.
-  TransientMap<K, V, Hash, KeyEqual> transient() const& {
-    return TransientMap<K, V, Hash, KeyEqual>(*this);
+  TransientMap<K, V, Hash, KeyEqual, NodeAllocator> transient() const& {
+    return TransientMap<K, V, Hash, KeyEqual, NodeAllocator>(*this);
   }
-  TransientMap<K, V, Hash, KeyEqual> transient() && {
-    return TransientMap<K, V, Hash, KeyEqual>(std::move(*this));
+  TransientMap<K, V, Hash, KeyEqual, NodeAllocator> transient() && {
+    return TransientMap<K, V, Hash, KeyEqual, NodeAllocator>(std::move(*this));
   }
 
   // ---- iteration ----
@@ -358,7 +375,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
  private:
   friend struct internal::MapAccess;
-  friend class TransientMap<K, V, Hash, KeyEqual>;
+  friend class TransientMap<K, V, Hash, KeyEqual, NodeAllocator>;
 
   Update update() const { return Update(hash_function(), key_eq()); }
 
@@ -402,7 +419,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   // empty.
   void adopt(Node* root, bool editable) {
     if (root == root_) return;
-    if (!editable || root == nullptr) Layout::release(root_, 0);
+    if (!editable || root == nullptr) Lifetime::release(root_, 0);
     root_ = root;
   }
 
@@ -451,10 +468,11 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 // node only the first time it is changed while shared with a Map. Not
 // thread-safe; persistent() ends the build in O(1).
 template <class K, class V, class Hash = absl::Hash<K>,
-          class KeyEqual = std::equal_to<K>>
+          class KeyEqual = std::equal_to<K>,
+          class NodeAllocator = SizeClassPoolAllocator>
 class TransientMap {
  public:
-  using MapType = Map<K, V, Hash, KeyEqual>;
+  using MapType = Map<K, V, Hash, KeyEqual, NodeAllocator>;
 
   TransientMap() = default;
   explicit TransientMap(MapType map) : map_(std::move(map)) {}
@@ -487,10 +505,10 @@ class TransientMap {
 // on_changed(key, value_in_a, value_in_b) for keys in both with unequal
 // values. Subtrees shared by `a` and `b` are skipped, so diffing a map
 // against one derived from it by k updates costs O(k * levels).
-template <class K, class V, class H, class E, class OnAdded, class OnRemoved,
-          class OnChanged>
-void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
-          OnRemoved on_removed, OnChanged on_changed) {
+template <class K, class V, class H, class E, class A, class OnAdded,
+          class OnRemoved, class OnChanged>
+void diff(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b,
+          OnAdded on_added, OnRemoved on_removed, OnChanged on_changed) {
   using Access = internal::MapAccess;
   const internal::Node* root_a = Access::root(a);
   const internal::Node* root_b = Access::root(b);
@@ -499,10 +517,10 @@ void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
   using Pair = typename internal::NodeLayout<K, V>::Pair;
   if (root_a == nullptr) {
     comparison.for_each(root_b, 0,
-                 [&](const Pair& p) { on_added(p.first, p.second); });
+                        [&](const Pair& p) { on_added(p.first, p.second); });
   } else if (root_b == nullptr) {
     comparison.for_each(root_a, 0,
-                 [&](const Pair& p) { on_removed(p.first, p.second); });
+                        [&](const Pair& p) { on_removed(p.first, p.second); });
   } else {
     comparison.diff(root_a, root_b, 0, on_added, on_removed, on_changed);
   }
@@ -514,8 +532,8 @@ void diff(const Map<K, V, H, E>& a, const Map<K, V, H, E>& b, OnAdded on_added,
 // key (by the map's Hash, so that keys KeyEqual deems equal hash alike) and
 // the value (by absl::Hash<V>), so equal maps hash alike. O(n); requires
 // absl::Hash<V> consistent with V's operator==.
-template <class H, class K, class V, class Hs, class E>
-H AbslHashValue(H state, const Map<K, V, Hs, E>& map) {
+template <class H, class K, class V, class Hs, class E, class A>
+H AbslHashValue(H state, const Map<K, V, Hs, E, A>& map) {
   uint64_t sum = 0;
   const Hs& hash = map.hash_function();
   for (const auto& entry : map) {
@@ -527,10 +545,10 @@ H AbslHashValue(H state, const Map<K, V, Hs, E>& map) {
 }  // namespace hamt
 
 namespace std {
-template <class K, class V, class H, class E>
-struct hash<hamt::Map<K, V, H, E>> {
-  size_t operator()(const hamt::Map<K, V, H, E>& map) const {
-    return absl::Hash<hamt::Map<K, V, H, E>>()(map);
+template <class K, class V, class H, class E, class A>
+struct hash<hamt::Map<K, V, H, E, A>> {
+  size_t operator()(const hamt::Map<K, V, H, E, A>& map) const {
+    return absl::Hash<hamt::Map<K, V, H, E, A>>()(map);
   }
 };
 }  // namespace std

@@ -521,6 +521,45 @@ TEST(MapTest, BorrowedCopiesOutliveTheirSourceAndMaterialize) {
   EXPECT_EQ(first.at(1), 1);
 }
 
+// Every node comes from the map's NodeAllocator and goes back to it.
+struct CountingAllocator {
+  static inline int64_t live_bytes = 0;
+  static inline int64_t allocations = 0;
+  static void* allocate(size_t bytes, size_t alignment) {
+    live_bytes += static_cast<int64_t>(bytes);
+    ++allocations;
+    return hamt::NewDeleteAllocator::allocate(bytes, alignment);
+  }
+  static void deallocate(void* memory, size_t bytes,
+                         size_t alignment) noexcept {
+    live_bytes -= static_cast<int64_t>(bytes);
+    hamt::NewDeleteAllocator::deallocate(memory, bytes, alignment);
+  }
+};
+TEST(MapTest, NodesComeFromTheNodeAllocator) {
+  using M = hamt::Map<int64_t, int64_t, absl::Hash<int64_t>,
+                      std::equal_to<int64_t>, CountingAllocator>;
+  {
+    M map;
+    // Built in place: no borrowed nodes, so node_bytes counts every node.
+    for (int64_t i = 0; i < 5000; ++i) map = std::move(map).set(i, i);
+    const int64_t allocations = CountingAllocator::allocations;
+    M other = map.erase(17).set(-1, 1);
+    EXPECT_GT(CountingAllocator::allocations, allocations);
+    EXPECT_GT(CountingAllocator::live_bytes,
+              static_cast<int64_t>(MapAccess::node_bytes(map)));
+    other = M();
+    EXPECT_EQ(CountingAllocator::live_bytes,
+              static_cast<int64_t>(MapAccess::node_bytes(map)));
+    hamt::TransientMap<int64_t, int64_t, absl::Hash<int64_t>,
+                       std::equal_to<int64_t>, CountingAllocator>
+        transient = map.transient();
+    transient.set(5001, 0);
+    EXPECT_EQ(*std::move(transient).persistent().find(5001), 0);
+  }
+  EXPECT_EQ(CountingAllocator::live_bytes, 0);
+}
+
 TEST(MapTest, CopyAndMoveSemantics) {
   hamt::Map<int, int> a = {{1, 1}, {2, 2}};
   hamt::Map<int, int> b = a;

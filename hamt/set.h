@@ -16,7 +16,8 @@
 // containers, including hamt::Map.
 //
 // Requirements: K copy constructible; Hash(const K&) returns size_t and
-// KeyEqual is an equivalence consistent with it.
+// KeyEqual is an equivalence consistent with it. NodeAllocator: the memory
+// policy, as for hamt::Map (hamt/map.h documents its requirements).
 //
 // Example:
 //   hamt::Set<std::string> a = {"x", "y"};
@@ -44,9 +45,9 @@
 
 namespace hamt {
 
-template <class K, class Hash, class KeyEqual>
+template <class K, class Hash, class KeyEqual, class NodeAllocator>
 class Set;
-template <class K, class Hash, class KeyEqual>
+template <class K, class Hash, class KeyEqual, class NodeAllocator>
 class TransientSet;
 
 namespace internal {
@@ -68,9 +69,10 @@ struct SetAccess {
 }  // namespace internal
 
 template <class K, class Hash = absl::Hash<K>,
-          class KeyEqual = std::equal_to<K>>
+          class KeyEqual = std::equal_to<K>,
+          class NodeAllocator = SizeClassPoolAllocator>
 class Set {
-  using MapType = Map<K, internal::NoValue, Hash, KeyEqual>;
+  using MapType = Map<K, internal::NoValue, Hash, KeyEqual, NodeAllocator>;
   using MapIterator = typename MapType::const_iterator;
 
  public:
@@ -138,11 +140,11 @@ class Set {
   Set erase(const K& key) && { return Set(std::move(map_).erase(key)); }
 
   // A mutable builder starting from this set's contents.
-  TransientSet<K, Hash, KeyEqual> transient() const& {
-    return TransientSet<K, Hash, KeyEqual>(*this);
+  TransientSet<K, Hash, KeyEqual, NodeAllocator> transient() const& {
+    return TransientSet<K, Hash, KeyEqual, NodeAllocator>(*this);
   }
-  TransientSet<K, Hash, KeyEqual> transient() && {
-    return TransientSet<K, Hash, KeyEqual>(std::move(*this));
+  TransientSet<K, Hash, KeyEqual, NodeAllocator> transient() && {
+    return TransientSet<K, Hash, KeyEqual, NodeAllocator>(std::move(*this));
   }
 
   // ---- iteration ----
@@ -204,7 +206,7 @@ class Set {
 
  private:
   friend struct internal::SetAccess;
-  friend class TransientSet<K, Hash, KeyEqual>;
+  friend class TransientSet<K, Hash, KeyEqual, NodeAllocator>;
 
   explicit Set(MapType map) : map_(std::move(map)) {}
 
@@ -215,10 +217,11 @@ class Set {
 // the nodes it solely owns. Not thread-safe; persistent() ends the build in
 // O(1).
 template <class K, class Hash = absl::Hash<K>,
-          class KeyEqual = std::equal_to<K>>
+          class KeyEqual = std::equal_to<K>,
+          class NodeAllocator = SizeClassPoolAllocator>
 class TransientSet {
  public:
-  using SetType = Set<K, Hash, KeyEqual>;
+  using SetType = Set<K, Hash, KeyEqual, NodeAllocator>;
 
   TransientSet() = default;
   explicit TransientSet(SetType set) : set_(std::move(set)) {}
@@ -251,8 +254,8 @@ class TransientSet {
 // Calls on_added(key) for each key of `b` not in `a` and on_removed(key) for
 // each key of `a` not in `b`. Subtrees shared by `a` and `b` are skipped, so
 // diffing a set against one derived from it by k updates costs O(k * levels).
-template <class K, class H, class E, class OnAdded, class OnRemoved>
-void diff(const Set<K, H, E>& a, const Set<K, H, E>& b, OnAdded on_added,
+template <class K, class H, class E, class A, class OnAdded, class OnRemoved>
+void diff(const Set<K, H, E, A>& a, const Set<K, H, E, A>& b, OnAdded on_added,
           OnRemoved on_removed) {
   using Access = internal::SetAccess;
   diff(
@@ -265,10 +268,10 @@ void diff(const Set<K, H, E>& a, const Set<K, H, E>& b, OnAdded on_added,
 }  // namespace hamt
 
 namespace std {
-template <class K, class H, class E>
-struct hash<hamt::Set<K, H, E>> {
-  size_t operator()(const hamt::Set<K, H, E>& set) const {
-    return absl::Hash<hamt::Set<K, H, E>>()(set);
+template <class K, class H, class E, class A>
+struct hash<hamt::Set<K, H, E, A>> {
+  size_t operator()(const hamt::Set<K, H, E, A>& set) const {
+    return absl::Hash<hamt::Set<K, H, E, A>>()(set);
   }
 };
 }  // namespace std

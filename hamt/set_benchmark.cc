@@ -119,8 +119,7 @@ void BM_Insert_HamtMap(benchmark::State& state) {
   const HamtMap& map = Cached<HamtMap>(n);
   size_t i = 0;
   for (auto _ : state) {
-    HamtMap result =
-        map.set(Keys()[kMaxSize + (i & (kProbeCount - 1))], 0);
+    HamtMap result = map.set(Keys()[kMaxSize + (i & (kProbeCount - 1))], 0);
     ++i;
     benchmark::DoNotOptimize(result);
   }

@@ -149,8 +149,8 @@ TEST(SetTest, NodesHoldOnlyKeys) {
     set = std::move(set).insert(i * 31);
     map = std::move(map).set(i * 31, i);
   }
-  const size_t set_bytes =
-      hamt::internal::MapAccess::node_bytes(hamt::internal::SetAccess::map(set));
+  const size_t set_bytes = hamt::internal::MapAccess::node_bytes(
+      hamt::internal::SetAccess::map(set));
   const size_t map_bytes = hamt::internal::MapAccess::node_bytes(map);
   EXPECT_LT(set_bytes * 10, map_bytes * 7);
 }

@@ -63,8 +63,8 @@ std::vector<Edit> GenEdits(int max_count) {
   const int count = *rc::gen::inRange(0, max_count + 1);
   std::vector<Edit> edits;
   for (int i = 0; i < count; ++i) {
-    edits.push_back({*rc::gen::inRange(0, 4) != 0, GenKey(),
-                     *rc::gen::inRange(-3, 4)});
+    edits.push_back(
+        {*rc::gen::inRange(0, 4) != 0, GenKey(), *rc::gen::inRange(-3, 4)});
   }
   return edits;
 }
@@ -226,7 +226,8 @@ void CheckSetAgainstModel() {
               old_set, set, [&](int k) { RC_ASSERT(added.insert(k).second); },
               [&](int k) { RC_ASSERT(removed.insert(k).second); });
           for (int k : model) RC_ASSERT(added.count(k) == !old_model.count(k));
-          for (int k : old_model) RC_ASSERT(removed.count(k) == !model.count(k));
+          for (int k : old_model)
+            RC_ASSERT(removed.count(k) == !model.count(k));
         }
       },
       kCases);

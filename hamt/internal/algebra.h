@@ -1,5 +1,7 @@
-// Set algebra on CHAMP tries: merge, intersection, difference, includes,
-// disjoint and filter, walking both tries together level by level.
+// Set algebra on CHAMP tries: merge, intersection, difference and filter,
+// walking both tries together level by level (the lookups and the
+// predicates includes and disjoint are in algebra_search.h, the node
+// building in algebra_builder.h).
 //
 // A subtree both inputs share by pointer is reused (one reference) or
 // skipped without being visited, and so is a subtree of one input where the
@@ -32,28 +34,39 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "hamt/internal/algebra_builder.h"
+#include "hamt/internal/algebra_search.h"
 #include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
-#include "hamt/internal/algebra_builder.h"
 #include "hamt/internal/node_builder.h"
 #include "hamt/internal/update.h"
 
 namespace hamt {
 namespace internal {
 
-template <class K, class V, class Hash, class KeyEqual>
-class Algebra {
- public:
-  using Layout = NodeLayout<K, V>;
-  using Update = TrieUpdate<K, V, Hash, KeyEqual>;
-  using Pair = typename Layout::Pair;
+template <class K, class V, class Hash, class KeyEqual, class NodeAllocator>
+class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
+  using Search = TrieSearch<K, V, Hash, KeyEqual, NodeAllocator>;
+  using Search::count;
+  using Search::find_below;
+  using Search::find_in_collision;
+  using Search::key_equal_;
+  using Search::lookup_in_slot;
+  using Search::Reuse;
+  using Search::SameValue;
+  using Search::set_below;
+  using Search::update_;
+  using typename Search::Cursor;
 
-  using Part = BuiltPart<Pair>;
+ public:
+  using typename Search::Layout;
+  using typename Search::Pair;
+  using typename Search::Part;
+  using typename Search::Update;
   // merge's `combine` when b's value simply wins.
   struct NoCombine {};
 
-  Algebra(const Hash& hash, const KeyEqual& key_equal)
-      : update_(hash, key_equal), key_equal_(key_equal) {}
+  using Search::Search;
 
   // ---- merge: the keys of both; b's value wins ----
   //
@@ -94,10 +107,10 @@ class Algebra {
           } else {
             ++added;
             Pair moved_b(*pb);  // make_two moves its second pair
-          out.add_child(bit, NodeBuilder<K, V>::make_two(
-                                 depth + 1, const_cast<Pair*>(pa),
-                                 /*move_a=*/false, update_.hash_of(pa->first),
-                                 moved_b, update_.hash_of(pb->first)));
+            out.add_child(bit, NodeBuilder<K, V, NodeAllocator>::make_two(
+                                   depth + 1, const_cast<Pair*>(pa),
+                                   /*move_a=*/false, update_.hash_of(pa->first),
+                                   moved_b, update_.hash_of(pb->first)));
           }
         } else if (cb.has_child(bit)) {
           const Node* child_b = cb.next_child();
@@ -110,9 +123,9 @@ class Algebra {
             out.add_shared_child(bit, child_b);
           } else {
             out.add_part(bit, set_below(child_b, depth + 1, hash,
-                                         Pair(found->first,
-                                              combine(found->first, pa->second,
-                                                      found->second))));
+                                        Pair(found->first,
+                                             combine(found->first, pa->second,
+                                                     found->second))));
           }
         } else {
           out.add_pair(bit, pa);
@@ -126,11 +139,11 @@ class Algebra {
           if (found == nullptr) ++added;
           if constexpr (!kPlain) {
             if (found != nullptr) {
-              out.add_part(bit, set_below(child_a, depth + 1, hash,
-                                           Pair(found->first,
-                                                combine(found->first,
-                                                        found->second,
-                                                        pb->second))));
+              out.add_part(bit,
+                           set_below(child_a, depth + 1, hash,
+                                     Pair(found->first,
+                                          combine(found->first, found->second,
+                                                  pb->second))));
               continue;
             }
           }
@@ -231,8 +244,8 @@ class Algebra {
         dropped += count(child_a, depth + 1);
       } else if (b->datamap & bit) {
         const Pair& pb = PairAt<Layout>(b, bit);
-        const Pair* found = find_below(child_a, depth + 1,
-                                       update_.hash_of(pb.first), pb.first);
+        const Pair* found =
+            find_below(child_a, depth + 1, update_.hash_of(pb.first), pb.first);
         dropped += count(child_a, depth + 1) - (found != nullptr ? 1 : 0);
         if (found != nullptr) out.add_pair(bit, found);
       } else {
@@ -240,8 +253,7 @@ class Algebra {
         if (child_a == child_b) {
           out.add_shared_child(bit, child_a);  // shared: not visited
         } else {
-          out.add_part(bit,
-                       intersection(child_a, child_b, depth + 1, dropped));
+          out.add_part(bit, intersection(child_a, child_b, depth + 1, dropped));
         }
       }
     }
@@ -252,8 +264,7 @@ class Algebra {
   // ---- difference: keys of a not in b ----
   //
   // `kept` counts the keys of the result.
-  Part difference(const Node* a, const Node* b, int depth,
-                  size_t& kept) const {
+  Part difference(const Node* a, const Node* b, int depth, size_t& kept) const {
     if (a == b) return Part{};
     if (depth == kCollisionDepth) return subtract_collision(a, b, kept);
     Builder out(depth);
@@ -278,7 +289,7 @@ class Algebra {
         // Not edited (editable=false): the erase path-copies.
         Node* child = const_cast<Node*>(child_a);
         const auto erased = update_.erase(child, depth + 1, /*editable=*/false,
-                                       update_.hash_of(pb.first), pb.first);
+                                          update_.hash_of(pb.first), pb.first);
         using Erase = typename Update::EraseResult;
         const size_t before = count(child_a, depth + 1);
         if (erased.kind == Erase::kNotFound) {
@@ -337,149 +348,8 @@ class Algebra {
     return out.finish();
   }
 
-  // ---- predicates ----
-
-  // Every key of b is in a.
-  bool includes(const Node* a, const Node* b, int depth) const {
-    if (a == b) return true;
-    if (depth == kCollisionDepth) {
-      const Pair* p = Layout::pairs(b);
-      for (uint32_t i = 0; i < b->datamap; ++i) {
-        if (find_in_collision(a, p[i].first) == nullptr) return false;
-      }
-      return true;
-    }
-    const uint32_t slots_a = a->datamap | a->nodemap;
-    Cursor cb(b);
-    for (uint32_t all = cb.slots(); all != 0; all &= all - 1) {
-      const uint32_t bit = all & (~all + 1);
-      if (!(slots_a & bit)) return false;
-      if (cb.has_pair(bit)) {
-        if (lookup_in_slot(a, depth, bit, *cb.next_pair()) == nullptr) {
-          return false;
-        }
-      } else {
-        const Node* child_b = cb.next_child();
-        // A subtree holds at least two keys; a single entry cannot hold them.
-        if (a->datamap & bit) return false;
-        if (!includes(ChildAt<Layout>(a, bit), child_b, depth + 1)) return false;
-      }
-    }
-    return true;
-  }
-
-  // No key is in both.
-  bool disjoint(const Node* a, const Node* b, int depth) const {
-    if (a == b) return false;  // a subtree is never empty
-    if (depth == kCollisionDepth) {
-      const Pair* p = Layout::pairs(b);
-      for (uint32_t i = 0; i < b->datamap; ++i) {
-        if (find_in_collision(a, p[i].first) != nullptr) return false;
-      }
-      return true;
-    }
-    Cursor ca(a);
-    const uint32_t slots_b = b->datamap | b->nodemap;
-    for (uint32_t all = ca.slots(); all != 0; all &= all - 1) {
-      const uint32_t bit = all & (~all + 1);
-      const bool in_b = (slots_b & bit) != 0;
-      if (ca.has_pair(bit)) {
-        const Pair* pa = ca.next_pair();
-        if (in_b && lookup_in_slot(b, depth, bit, *pa) != nullptr) return false;
-        continue;
-      }
-      const Node* child_a = ca.next_child();
-      if (!in_b) continue;
-      if (b->datamap & bit) {
-        if (lookup_in_slot(a, depth, bit, PairAt<Layout>(b, bit)) != nullptr) {
-          return false;
-        }
-      } else if (!disjoint(child_a, ChildAt<Layout>(b, bit), depth + 1)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  // The root of a result, with the reference a Map holds.
-  static Node* RootOf(Part part) {
-    if (part.node != nullptr && !part.owned) Retain(part.node);
-    return part.node;
-  }
-
-  // Entries in the subtree `node` at `depth`.
-  static size_t count(const Node* node, int depth) {
-    size_t n = static_cast<size_t>(Layout::pair_count(node, depth));
-    for (int i = 0, nc = Layout::child_count(node); i < nc; ++i) {
-      n += count(Layout::child(node, i), depth + 1);
-    }
-    return n;
-  }
-
  private:
-  using Cursor = SlotCursor<Layout>;
   using Builder = ResultBuilder<Layout>;
-
-  // `node` itself, without a reference (see BuiltPart).
-  static Part Reuse(const Node* node) {
-    return Part{const_cast<Node*>(node), nullptr, /*owned=*/false};
-  }
-
-  static bool SameValue(const Pair& a, const Pair& b) {
-    if constexpr (Update::kValueComparable) {
-      return a.second == b.second;
-    } else {
-      return false;
-    }
-  }
-
-  // The entry with `key` in the collision node `node`, or nullptr.
-  template <class Q>
-  const Pair* find_in_collision(const Node* node, const Q& key) const {
-    const Pair* p = Layout::pairs(node);
-    for (uint32_t i = 0; i < node->datamap; ++i) {
-      if (key_equal_(p[i].first, key)) return &p[i];
-    }
-    return nullptr;
-  }
-
-  // The entry with `key` (of hash `hash`) in the subtree `node` at `depth`.
-  template <class Q>
-  const Pair* find_below(const Node* node, int depth, uint64_t hash,
-                         const Q& key) const {
-    for (;; ++depth) {
-      if (depth == kCollisionDepth) return find_in_collision(node, key);
-      const uint32_t bit = FragmentBit(hash, depth);
-      if (node->datamap & bit) {
-        const Pair& p = PairAt<Layout>(node, bit);
-        return key_equal_(p.first, key) ? &p : nullptr;
-      }
-      if (!(node->nodemap & bit)) return nullptr;
-      node = ChildAt<Layout>(node, bit);
-    }
-  }
-
-  // The entry of `node`'s slot `bit` (at `depth`) with entry.first's key.
-  const Pair* lookup_in_slot(const Node* node, int depth, uint32_t bit,
-                             const Pair& entry) const {
-    if (node->datamap & bit) {
-      const Pair& p = PairAt<Layout>(node, bit);
-      return key_equal_(p.first, entry.first) ? &p : nullptr;
-    }
-    if (!(node->nodemap & bit)) return nullptr;
-    return find_below(ChildAt<Layout>(node, bit), depth + 1,
-                      update_.hash_of(entry.first), entry.first);
-  }
-
-  // The subtree `node` with `kv` set: path-copied, or `node` itself when kv
-  // is already there with an equal value.
-  Part set_below(const Node* node, int depth, uint64_t hash, Pair kv) const {
-    Node* mutable_node = const_cast<Node*>(node);  // editable=false: copied
-    bool added = false;
-    Node* result =
-        update_.set(mutable_node, depth, /*editable=*/false, hash, kv, added);
-    return result == node ? Reuse(node) : Part{result, nullptr, true};
-  }
 
   // ---- collision nodes (depth kCollisionDepth): lists of entries ----
 
@@ -554,9 +424,6 @@ class Algebra {
     if (out.same_as(a)) return Reuse(a);
     return out.finish();
   }
-
-  const Update update_;
-  const KeyEqual& key_equal_;
 };
 
 }  // namespace internal

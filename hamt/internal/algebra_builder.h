@@ -143,8 +143,7 @@ class ResultBuilder {
   // a new node owning the children.
   Part finish() {
     if (pair_count_ + child_count_ == 0) return Part{};
-    if (depth_ > 0 && child_count_ == 0 && pair_count_ == 1 &&
-        at(0).made < 0) {
+    if (depth_ > 0 && child_count_ == 0 && pair_count_ == 1 && at(0).made < 0) {
       return Part{nullptr, at(0).pair};
     }
     Node* node = Layout::allocate(Layout::bytes_for(pair_count_, child_count_));

@@ -35,7 +35,7 @@ TEST(BitsTest, PopCountImplementationsAgree) {
 #if defined(PERSIST_HAMT_PORTABLE_LOOKUP)
 // The portable build must not use the x86 code paths.
 TEST(BitsTest, PortableBuildUsesNoX86Asm) {
-#if defined(PERSIST_HAMT_INTERNAL_X86_ASM) || \
+#if defined(PERSIST_HAMT_INTERNAL_X86_ASM) ||        \
     defined(PERSIST_HAMT_INTERNAL_RUNTIME_POPCNT) || \
     defined(PERSIST_HAMT_INTERNAL_COMPILED_POPCNT)
   FAIL() << "x86 popcount or asm enabled in the portable build";

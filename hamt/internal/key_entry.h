@@ -32,7 +32,8 @@ struct KeyEntry {
   using first_type = K;
   using second_type = NoValue;
 
-  KeyEntry(K key, NoValue) noexcept(std::is_nothrow_move_constructible<K>::value)
+  KeyEntry(K key,
+           NoValue) noexcept(std::is_nothrow_move_constructible<K>::value)
       : first(std::move(key)) {}
   KeyEntry(const KeyEntry&) = default;
   KeyEntry(KeyEntry&&) = default;

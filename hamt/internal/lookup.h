@@ -140,8 +140,9 @@ class TrieLookup {
       // branch predicts well; one level down it would not (see above).
       const uint32_t bit = uint32_t{1} << (rest & 31);
       if (node->nodemap & bit) {
-        node = *ChildSlot(node, static_cast<uint32_t>(IndexWith<kHardwarePopCount>(
-                                    node->nodemap, bit)));
+        node =
+            *ChildSlot(node, static_cast<uint32_t>(IndexWith<kHardwarePopCount>(
+                                 node->nodemap, bit)));
         rest >>= kBitsPerLevel;
         depth = 1;
         DescendStep<kHardwarePopCount>(node, rest, depth);

@@ -14,7 +14,8 @@ namespace {
 using hamt::internal::ChildSlot;
 using hamt::internal::DescendStep;
 using hamt::internal::Node;
-using Layout = hamt::internal::NodeLayout<int64_t, int64_t>;
+using Layout = hamt::internal::NodeLifetime<int64_t, int64_t,
+                                            hamt::SizeClassPoolAllocator>;
 
 // Few distinct hashes: long collision lists after 13 levels.
 struct Mod4Hash {
@@ -67,12 +68,12 @@ bool NearLimit(size_t size, size_t limit) {
   return size == limit || size == limit + 1;
 }
 template <class Hash>
-void CheckLookupsAroundBranchFreeLimit() {
+void CheckLookupsUpTo(size_t max_size) {
   using M = hamt::Map<int64_t, int64_t, Hash>;
   std::mt19937_64 rng(7);
   std::vector<int64_t> keys;
   M map;
-  for (size_t n = 0; n < hamt::internal::kPrefetchMinSize + 3; ++n) {
+  for (size_t n = 0; n < max_size; ++n) {
     const int64_t key = static_cast<int64_t>(rng() >> 1);
     keys.push_back(key);
     map = std::move(map).set(key, key ^ 1);
@@ -91,8 +92,9 @@ void CheckLookupsAroundBranchFreeLimit() {
   }
 }
 TEST(LookupTest, LookupsAroundTheStrategyLimits) {
-  CheckLookupsAroundBranchFreeLimit<absl::Hash<int64_t>>();
-  CheckLookupsAroundBranchFreeLimit<Mod4Hash>();
+  CheckLookupsUpTo<absl::Hash<int64_t>>(hamt::internal::kPrefetchMinSize + 3);
+  // Collision nodes of n / 4 pairs: each lookup scans one.
+  CheckLookupsUpTo<Mod4Hash>(hamt::internal::kBranchFreeMaxSize + 3);
 }
 
 }  // namespace

@@ -79,12 +79,27 @@ using Node = NodeHeader;
 // child. `index` is unsigned so that no sign extension lands on a lookup's
 // critical path.
 inline Node* const* ChildSlot(const Node* node, uint32_t index) {
-  return reinterpret_cast<Node* const*>(
-      reinterpret_cast<const char*>(node) + node->capacity -
-      sizeof(Node*) * (uintptr_t{index} + 1));
+  return reinterpret_cast<Node* const*>(reinterpret_cast<const char*>(node) +
+                                        node->capacity -
+                                        sizeof(Node*) * (uintptr_t{index} + 1));
 }
 inline Node** ChildSlot(Node* node, uint32_t index) {
   return const_cast<Node**>(ChildSlot(static_cast<const Node*>(node), index));
+}
+
+// The child slots of a node for loops over its children: `slots[j]` is
+// *ChildSlot(node, j), with the node's capacity read once (a loop that calls
+// out, to release a child say, would otherwise reload it at every step).
+template <class NodePointer>
+struct ChildSlotArray {
+  NodePointer* first;  // ChildSlot(node, 0)
+  NodePointer& operator[](int index) const { return first[-index]; }
+};
+inline ChildSlotArray<Node*> ChildSlots(Node* node) {
+  return {ChildSlot(node, 0)};
+}
+inline ChildSlotArray<Node* const> ChildSlots(const Node* node) {
+  return {ChildSlot(node, 0)};
 }
 
 // The slot a lookup needs next is usually not in the header's cache line,
@@ -179,77 +194,8 @@ struct NodeLayout {
     return RoundToSizeClass(bytes);
   }
 
-  // A node with refcount 1 and no contents yet; a borrowed one gets room
-  // for its source after `bytes`.
-  static Node* allocate(size_t bytes, bool borrowed = false) {
-    const size_t total = bytes + (borrowed ? kSourceBytes : 0);
-    void* memory;
-    if (kOverAligned) {
-      memory = ::operator new (total, std::align_val_t{16});
-    } else {
-      memory = AllocateNodeMemory(total);
-    }
-    return new (memory)
-        NodeHeader(static_cast<uint32_t>(bytes), borrowed ? kBorrowedFlag : 0);
-  }
   static size_t allocated_bytes(const Node* node) {
     return node->capacity + (IsBorrowed(node) ? kSourceBytes : 0);
-  }
-  static void free_memory(Node* node) noexcept {
-    const size_t bytes = allocated_bytes(node);
-    node->~NodeHeader();
-    if (kOverAligned) {
-      ::operator delete (node, std::align_val_t{16});
-    } else {
-      FreeNodeMemory(node, bytes);
-    }
-  }
-
-  static void destroy(Node* node, int depth) noexcept {
-    if (!std::is_trivially_destructible<Pair>::value) {
-      Pair* p = pairs(node);
-      for (int i = 0, n = pair_count(node, depth); i < n; ++i) p[i].~Pair();
-    }
-    const int nc = child_count(node);
-    if (IsBorrowed(node)) {
-      // Only children that differ from the source's are owned.
-      Node* source = SourceOf(node);
-      for (int i = 0; i < nc; ++i) {
-        Node* own = child(node, i);
-        if (own != child(source, i)) release(own, depth + 1);
-      }
-      release(source, depth);
-    } else {
-      for (int i = 0; i < nc; ++i) release(child(node, i), depth + 1);
-    }
-    free_memory(node);
-  }
-
-  static void release(Node* node, int depth) noexcept {
-    // A sole owner skips the atomic read-modify-write.
-    if (IsUnique(node) ||
-        (node->refcount.fetch_sub(1, std::memory_order_acq_rel) & kCountMask) ==
-            1) {
-      destroy(node, depth);
-    }
-  }
-
-  // Turns a borrowed node its caller solely owns into an ordinary one:
-  // takes references on the borrowed children and drops the source. The
-  // children move up by 8 bytes over the source slot, which keeps the
-  // allocation size equal to the (grown) capacity.
-  static void materialize(Node* node, int depth) noexcept {
-    Node* source = SourceOf(node);
-    const int nc = child_count(node);
-    for (int i = 0; i < nc; ++i) {
-      Node* own = child(node, i);
-      if (own == child(source, i)) Retain(own);
-    }
-    release(source, depth);
-    Node** begin = children_begin(node, nc);
-    std::memmove(begin + 1, begin, static_cast<size_t>(nc) * sizeof(Node*));
-    node->capacity += static_cast<uint32_t>(kSourceBytes);
-    node->refcount.store(1, std::memory_order_relaxed);
   }
 
   // Moves `count` pairs from `from` to uninitialized `to` (ranges may
@@ -276,10 +222,93 @@ struct NodeLayout {
   static size_t subtree_bytes(const Node* node) {
     if (node == nullptr) return 0;
     size_t bytes = allocated_bytes(node);
+    const auto children = ChildSlots(node);
     for (int i = 0, n = child_count(node); i < n; ++i) {
-      bytes += subtree_bytes(child(node, i));
+      bytes += subtree_bytes(children[i]);
     }
     return bytes;
+  }
+};
+
+// Allocation, reference counting and destruction of nodes holding
+// std::pair<K, V>, whose memory comes from NodeAllocator (see hamt/map.h).
+template <class K, class V, class NodeAllocator>
+struct NodeLifetime : NodeLayout<K, V> {
+  using Layout = NodeLayout<K, V>;
+  using Pair = typename Layout::Pair;
+  using Layout::allocated_bytes;
+  using Layout::child;
+  using Layout::child_count;
+  using Layout::children_begin;
+  using Layout::kSourceBytes;
+  using Layout::pair_count;
+  using Layout::pairs;
+  // Of every node's memory.
+  static constexpr size_t kAlignment =
+      Layout::kOverAligned ? size_t{16} : kAllocGranule;
+
+  // A node with refcount 1 and no contents yet; a borrowed one gets room
+  // for its source after `bytes`.
+  static Node* allocate(size_t bytes, bool borrowed = false) {
+    const size_t total = bytes + (borrowed ? kSourceBytes : 0);
+    void* memory = NodeAllocator::allocate(total, kAlignment);
+    return new (memory)
+        NodeHeader(static_cast<uint32_t>(bytes), borrowed ? kBorrowedFlag : 0);
+  }
+  static void free_memory(Node* node) noexcept {
+    const size_t bytes = allocated_bytes(node);
+    node->~NodeHeader();
+    NodeAllocator::deallocate(node, bytes, kAlignment);
+  }
+
+  static void destroy(Node* node, int depth) noexcept {
+    if (!std::is_trivially_destructible<Pair>::value) {
+      Pair* p = pairs(node);
+      for (int i = 0, n = pair_count(node, depth); i < n; ++i) p[i].~Pair();
+    }
+    const int nc = child_count(node);
+    if (IsBorrowed(node)) {
+      // Only children that differ from the source's are owned.
+      Node* source = SourceOf(node);
+      const auto own = ChildSlots(node);
+      const auto borrowed = ChildSlots(source);
+      for (int i = 0; i < nc; ++i) {
+        if (own[i] != borrowed[i]) release(own[i], depth + 1);
+      }
+      release(source, depth);
+    } else {
+      const auto children = ChildSlots(node);
+      for (int i = 0; i < nc; ++i) release(children[i], depth + 1);
+    }
+    free_memory(node);
+  }
+
+  static void release(Node* node, int depth) noexcept {
+    // A sole owner skips the atomic read-modify-write.
+    if (IsUnique(node) ||
+        (node->refcount.fetch_sub(1, std::memory_order_acq_rel) & kCountMask) ==
+            1) {
+      destroy(node, depth);
+    }
+  }
+
+  // Turns a borrowed node its caller solely owns into an ordinary one:
+  // takes references on the borrowed children and drops the source. The
+  // children move up by 8 bytes over the source slot, which keeps the
+  // allocation size equal to the (grown) capacity.
+  static void materialize(Node* node, int depth) noexcept {
+    Node* source = SourceOf(node);
+    const int nc = child_count(node);
+    const auto own = ChildSlots(node);
+    const auto borrowed = ChildSlots(source);
+    for (int i = 0; i < nc; ++i) {
+      if (own[i] == borrowed[i]) Retain(own[i]);
+    }
+    release(source, depth);
+    Node** begin = children_begin(node, nc);
+    std::memmove(begin + 1, begin, static_cast<size_t>(nc) * sizeof(Node*));
+    node->capacity += static_cast<uint32_t>(kSourceBytes);
+    node->refcount.store(1, std::memory_order_relaxed);
   }
 };
 

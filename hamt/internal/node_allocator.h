@@ -1,4 +1,8 @@
-// Size-class pool allocator for hamt nodes.
+// The node allocators of hamt::Map (its NodeAllocator parameter; the
+// requirements are in hamt/map.h): SizeClassPoolAllocator, the default, and
+// NewDeleteAllocator.
+//
+// SizeClassPoolAllocator is a size-class pool.
 //
 // Nodes are small (24..~600 bytes for int->int maps) and allocated and freed
 // constantly by path copying, so going to malloc for each would dominate the
@@ -17,8 +21,8 @@
 // same way when it exits (blocks freed by a thread after that, e.g. by its
 // own thread_local destructors running later, are not reused).
 //
-// Under AddressSanitizer (and when HAMT_USE_SYSTEM_ALLOCATOR is defined) every
-// node goes to ::operator new/delete so use-after-free and leaks are visible.
+// Under AddressSanitizer every node goes to ::operator new/delete, so that
+// use-after-free and leaks are visible.
 
 #ifndef PERSIST_HAMT_INTERNAL_NODE_ALLOCATOR_H_
 #define PERSIST_HAMT_INTERNAL_NODE_ALLOCATOR_H_
@@ -34,16 +38,14 @@
 #include <sys/mman.h>
 #endif
 
+#include "base/optimization.h"
+
 #if defined(__SANITIZE_ADDRESS__)
-#define HAMT_INTERNAL_SYSTEM_ALLOCATOR 1
+#define PERSIST_HAMT_INTERNAL_POOL_BYPASSED 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define HAMT_INTERNAL_SYSTEM_ALLOCATOR 1
+#define PERSIST_HAMT_INTERNAL_POOL_BYPASSED 1
 #endif
-#endif
-#if defined(HAMT_USE_SYSTEM_ALLOCATOR) && \
-    !defined(HAMT_INTERNAL_SYSTEM_ALLOCATOR)
-#define HAMT_INTERNAL_SYSTEM_ALLOCATOR 1
 #endif
 
 namespace hamt {
@@ -193,13 +195,13 @@ inline void* AllocateNodeMemorySlow(size_t bytes) {
 // `bytes` must be a multiple of kAllocGranule (see RoundToSizeClass).
 // Returns memory aligned to 8 bytes; throws std::bad_alloc.
 inline void* AllocateNodeMemory(size_t bytes) {
-#ifdef HAMT_INTERNAL_SYSTEM_ALLOCATOR
+#ifdef PERSIST_HAMT_INTERNAL_POOL_BYPASSED
   return ::operator new(bytes);
 #else
   if (bytes > kMaxPooledBytes) return ::operator new(bytes);
   FreeList& list = thread_node_cache.lists[bytes / kAllocGranule];
   FreeBlock* block = list.head;
-  if (__builtin_expect(block != nullptr, 1)) {
+  if (PERSIST_BASE_PREDICT_TRUE(block != nullptr)) {
     list.head = block->next;
     list.cached_bytes -= static_cast<std::ptrdiff_t>(bytes);
     return block;
@@ -209,7 +211,7 @@ inline void* AllocateNodeMemory(size_t bytes) {
 }
 
 inline void FreeNodeMemory(void* memory, size_t bytes) noexcept {
-#ifdef HAMT_INTERNAL_SYSTEM_ALLOCATOR
+#ifdef PERSIST_HAMT_INTERNAL_POOL_BYPASSED
   (void)bytes;
   ::operator delete(memory);
 #else
@@ -223,15 +225,55 @@ inline void FreeNodeMemory(void* memory, size_t bytes) noexcept {
   block->next = list.head;
   list.head = block;
   list.cached_bytes += static_cast<std::ptrdiff_t>(bytes);
-  if (__builtin_expect(list.cached_bytes >
-                           static_cast<std::ptrdiff_t>(kMaxCachedBytesPerClass),
-                       0)) {
+  if (PERSIST_BASE_PREDICT_FALSE(
+          list.cached_bytes >
+          static_cast<std::ptrdiff_t>(kMaxCachedBytesPerClass))) {
     DonateListToGlobalPool(size_class, list);
   }
 #endif
 }
 
 }  // namespace internal
+
+// The default node allocator: the size-class pool above (over-aligned nodes,
+// whose pairs need 16 bytes, come from ::operator new).
+struct SizeClassPoolAllocator {
+  static void* allocate(size_t bytes, size_t alignment) {
+    if (alignment > internal::kAllocGranule) {
+      return ::operator new (bytes, std::align_val_t{alignment});
+    }
+    return internal::AllocateNodeMemory(bytes);
+  }
+  static void deallocate(void* memory, size_t bytes,
+                         size_t alignment) noexcept {
+    if (alignment > internal::kAllocGranule) {
+      ::operator delete (memory, std::align_val_t{alignment});
+      return;
+    }
+    internal::FreeNodeMemory(memory, bytes);
+  }
+};
+
+// Every node from ::operator new and back to ::operator delete: slower
+// (BM_Set_Hamt pays malloc and free per copied node), but visible to heap
+// profilers and leak checkers, and a base for allocators that count or fail.
+struct NewDeleteAllocator {
+  static void* allocate(size_t bytes, size_t alignment) {
+    if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+      return ::operator new (bytes, std::align_val_t{alignment});
+    }
+    return ::operator new(bytes);
+  }
+  static void deallocate(void* memory, size_t bytes,
+                         size_t alignment) noexcept {
+    if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+      ::operator delete (memory, bytes, std::align_val_t{alignment});
+      return;
+    }
+    ::operator delete(memory, bytes);
+  }
+};
+
 }  // namespace hamt
 
 #endif  // PERSIST_HAMT_INTERNAL_NODE_ALLOCATOR_H_

@@ -39,27 +39,29 @@ struct NodeEdit {
   Node* inserted_child_node = nullptr;  // reference adopted on success
 };
 
-// Builds and edits single nodes of tries of std::pair<K, V>.
-template <class K, class V>
-struct NodeBuilder : NodeLayout<K, V> {
+// Builds and edits single nodes of tries of std::pair<K, V> allocated
+// with NodeAllocator.
+template <class K, class V, class NodeAllocator>
+struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   using Layout = NodeLayout<K, V>;
+  using Lifetime = NodeLifetime<K, V, NodeAllocator>;
   using Pair = typename NodeLayout<K, V>::Pair;
   using Edit = NodeEdit<Pair>;
-  using Layout::allocate;
-  using Layout::bytes_for;
-  using Layout::child;
-  using Layout::children_begin;
-  using Layout::free_memory;
-  using Layout::pairs;
-  using Layout::release;
+  using Lifetime::allocate;
+  using Lifetime::bytes_for;
+  using Lifetime::child;
+  using Lifetime::children_begin;
+  using Lifetime::free_memory;
+  using Lifetime::pairs;
+  using Lifetime::release;
 
   // A root holding only `kv` (moved from).
   static Node* make_single(Pair& kv, uint64_t hash) {
-    Node* node = Layout::allocate(Layout::bytes_for(1, 0));
+    Node* node = allocate(bytes_for(1, 0));
     try {
-      new (Layout::pairs(node)) Pair(std::move(kv));
+      new (pairs(node)) Pair(std::move(kv));
     } catch (...) {
-      Layout::free_memory(node);
+      free_memory(node);
       throw;
     }
     node->datamap = FragmentBit(hash, 0);
@@ -89,8 +91,10 @@ struct NodeBuilder : NodeLayout<K, V> {
     int owned = -1;  // the child `node` owns apart from its source's
     if (IsBorrowed(node)) {
       source = SourceOf(node);
+      const auto own = ChildSlots(node);
+      const auto theirs = ChildSlots(source);
       for (int i = 0; i < nc; ++i) {
-        if (child(node, i) != child(source, i)) {
+        if (own[i] != theirs[i]) {
           owned = i;
           break;
         }
@@ -122,16 +126,20 @@ struct NodeBuilder : NodeLayout<K, V> {
         throw;
       }
     }
-    std::memcpy(children_begin(copy, nc), children_begin(node, nc),
+    const auto from_children = ChildSlots(static_cast<const Node*>(node));
+    const auto to_children = ChildSlots(copy);
+    // The block of nc children starts at slot nc - 1 (one past slot 0, the
+    // end of the capacity, when nc == 0).
+    std::memcpy(&to_children[nc - 1], &from_children[nc - 1],
                 static_cast<size_t>(nc) * sizeof(Node*));
-    if (child_index >= 0) *ChildSlot(copy, child_index) = new_child;
+    if (child_index >= 0) to_children[child_index] = new_child;
     if (borrow) {
       Retain(source);
-      if (owned >= 0 && owned != child_index) Retain(child(node, owned));
+      if (owned >= 0 && owned != child_index) Retain(from_children[owned]);
       SourceOf(copy) = source;
     } else {
       for (int i = 0; i < nc; ++i) {
-        if (i != child_index) Retain(child(node, i));
+        if (i != child_index) Retain(from_children[i]);
       }
     }
     copy->datamap = node->datamap;
@@ -231,17 +239,18 @@ struct NodeBuilder : NodeLayout<K, V> {
                        np - edit.removed_pair - 1);
       --np;
     }
+    const auto children = ChildSlots(node);
     if (edit.removed_child >= 0) {
       for (int j = edit.removed_child; j < nc - 1; ++j) {
-        *ChildSlot(node, j) = *ChildSlot(node, j + 1);
+        children[j] = children[j + 1];
       }
       --nc;
     }
     if (edit.inserted_child >= 0) {
       for (int j = nc; j > edit.inserted_child; --j) {
-        *ChildSlot(node, j) = *ChildSlot(node, j - 1);
+        children[j] = children[j - 1];
       }
-      *ChildSlot(node, edit.inserted_child) = edit.inserted_child_node;
+      children[edit.inserted_child] = edit.inserted_child_node;
     }
     if (edit.inserted_pair >= 0) {
       Layout::relocate(p + edit.inserted_pair + 1, p + edit.inserted_pair,
@@ -307,6 +316,8 @@ struct NodeBuilder : NodeLayout<K, V> {
         throw;
       }
     }
+    const auto from_children = ChildSlots(static_cast<const Node*>(node));
+    const auto to_children = ChildSlots(target);
     int source = 0;
     for (int i = 0; i < edit.child_count; ++i) {
       Node* c;
@@ -314,14 +325,14 @@ struct NodeBuilder : NodeLayout<K, V> {
         c = edit.inserted_child_node;
       } else {
         if (source == edit.removed_child) ++source;
-        c = child(node, source);
+        c = from_children[source];
         ++source;
       }
-      *ChildSlot(target, i) = c;
+      to_children[i] = c;
     }
     if (!steal) {
       for (int i = 0; i < edit.child_count; ++i) {
-        if (i != edit.inserted_child) Retain(child(target, i));
+        if (i != edit.inserted_child) Retain(to_children[i]);
       }
     }
     target->datamap = edit.datamap;
@@ -329,7 +340,6 @@ struct NodeBuilder : NodeLayout<K, V> {
     if (steal) free_memory(node);
     return target;
   }
-
 };
 
 }  // namespace internal

@@ -15,7 +15,8 @@ using hamt::internal::Node;
 using hamt::internal::NodeHeader;
 using hamt::internal::Retain;
 using hamt::internal::SourceOf;
-using Layout = hamt::internal::NodeLayout<int64_t, int64_t>;
+using Layout = hamt::internal::NodeLifetime<int64_t, int64_t,
+                                            hamt::SizeClassPoolAllocator>;
 
 // A node with `np` pairs (keys 100 + i) and `nc` leaf children.
 Node* MakeNode(int np, int nc, bool borrowed = false) {

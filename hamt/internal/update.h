@@ -22,18 +22,18 @@
 namespace hamt {
 namespace internal {
 
-// set and erase on tries of std::pair<K, V> hashed with Hash and compared
-// with KeyEqual.
-template <class K, class V, class Hash, class KeyEqual>
-class TrieUpdate : private NodeBuilder<K, V> {
-  using Builder = NodeBuilder<K, V>;
-  using Layout = NodeLayout<K, V>;
+// set and erase on tries of std::pair<K, V> hashed with Hash, compared with
+// KeyEqual and allocated with NodeAllocator.
+template <class K, class V, class Hash, class KeyEqual, class NodeAllocator>
+class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
+  using Builder = NodeBuilder<K, V, NodeAllocator>;
+  using Lifetime = NodeLifetime<K, V, NodeAllocator>;
   using Builder::apply;
+  using Builder::child_count;
   using Builder::commit;
   using Builder::copy_same_shape;
   using Builder::free_memory;
   using Builder::make_two;
-  using Builder::child_count;
   using Builder::pair_count;
   using Builder::pairs;
   using Builder::prepare;
@@ -62,7 +62,7 @@ class TrieUpdate : private NodeBuilder<K, V> {
   // shared one is untouched. `added` tells whether the key was new.
   Node* set(Node* node, int depth, bool editable, uint64_t hash, Pair& kv,
             bool& added) const {
-    if (editable && IsBorrowed(node)) Layout::materialize(node, depth);
+    if (editable && IsBorrowed(node)) Lifetime::materialize(node, depth);
     if (depth == kCollisionDepth) {
       return set_in_collision(node, editable, kv, added);
     }
@@ -139,7 +139,7 @@ class TrieUpdate : private NodeBuilder<K, V> {
   template <class Q>
   EraseResult erase(Node* node, int depth, bool editable, uint64_t hash,
                     const Q& key) const {
-    if (editable && IsBorrowed(node)) Layout::materialize(node, depth);
+    if (editable && IsBorrowed(node)) Lifetime::materialize(node, depth);
     if (depth == kCollisionDepth) {
       return erase_in_collision(node, editable, key);
     }
