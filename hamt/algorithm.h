@@ -32,8 +32,12 @@
 // throws, the inputs are unchanged and nothing leaks (strong guarantee).
 // pred and f must not modify the maps.
 //
-// Measured (int64 -> int64, two maps of n keys half in common; and b from a
-// by n/100 set() calls): see hamt/algorithm_benchmark.cc and bench/REPORT.md.
+// Measured (int64 -> int64, g++ -O2, CPU time on a loaded 2-core machine;
+// hamt/algorithm_benchmark.cc, bench/REPORT.md): for b derived from a by
+// n/100 set() calls, merge(a, b) at n = 100k takes 0.11 ms against 3.5 ms
+// for the transient fold of b into a (31x) and 1.4 ms for copying an
+// absl::flat_hash_map and inserting; for two unrelated maps of 100k keys
+// half in common, 5.7 ms against 12.3 ms for the fold (2.2x).
 //
 // Example:
 //   hamt::Map<int, int> a = {{1, 10}, {2, 20}}, b = {{2, 21}, {3, 30}};
