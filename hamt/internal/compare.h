@@ -44,7 +44,8 @@ class TrieComparison {
     }
     const Pair* pb = pairs(b);
     const int np = PopCount(a->datamap);
-    if (!(kBitwiseEqual && PairBytesEqual(pa, pb, np))) {
+    // (Nodes near the root of a big map hold no pairs: no memcmp call.)
+    if (np > 0 && !(kBitwiseEqual && PairBytesEqual(pa, pb, np))) {
       for (int i = 0; i < np; ++i) {
         if (!key_equal_(pa[i].first, pb[i].first) ||
             !(pa[i].second == pb[i].second)) {
