@@ -338,8 +338,13 @@ TEST_P(ExceptionTest, FailingAlgebraLeavesInputsUnchanged) {
     const std::vector<std::pair<const M*, const Model*>> maps = {
         {&in.a, &in.model_a}, {&in.b, &in.model_b},
         {&in.derived, &in.model_derived}};
-    for (const auto& [x, mx] : maps) {
-      for (const auto& [y, my] : maps) {
+    // (Not structured bindings: C++17 lambdas cannot capture those.)
+    for (const auto& first : maps) {
+      for (const auto& second : maps) {
+        const M* x = first.first;
+        const Model* mx = first.second;
+        const M* y = second.first;
+        const Model* my = second.second;
         for (int64_t* countdown :
              {&copies_until_failure, &hashes_until_failure}) {
           ForEachAlgebraOp(*x, *mx, *y, *my, [&](auto op, size_t size) {
@@ -392,8 +397,13 @@ TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
     const std::vector<std::pair<const M*, const Model*>> maps = {
         {&in.a, &in.model_a}, {&in.b, &in.model_b},
         {&in.derived, &in.model_derived}};
-    for (const auto& [x, mx] : maps) {
-      for (const auto& [y, my] : maps) {
+    // (Not structured bindings: C++17 lambdas cannot capture those.)
+    for (const auto& first : maps) {
+      for (const auto& second : maps) {
+        const M* x = first.first;
+        const Model* mx = first.second;
+        const M* y = second.first;
+        const Model* my = second.second;
         ForEachAlgebraOp(*x, *mx, *y, *my, [&](auto op, size_t size) {
           for (int64_t fail_at = 0;; ++fail_at) {
             allocations_until_failure = fail_at;
