@@ -523,5 +523,49 @@ class PythonMapTargetsTest(unittest.TestCase):
                  ("MISSING", "–")})
 
 
+class SetAndAlgebraTargetsTest(unittest.TestCase):
+    """The targets of report_sections/set.py and algebra.py (issue 14)."""
+
+    def check(self, promise_start, suites):
+        rows = [(t.check, t.threshold) for s in SUITES for t in s.targets
+                if t.promise.startswith(promise_start)]
+        self.assertEqual(len(rows), 1, promise_start)
+        check, threshold = rows[0]
+        return check(suites, threshold)
+
+    def test_merge_speedups(self):
+        M = report_lib.Measurement
+        algebra = {("MergeShared", "Hamt", 10**5): M(100.0, {}),
+                   ("MergeShared", "HamtFold", 10**5): M(2500.0, {}),
+                   ("Merge", "Hamt", 10**5): M(100.0, {}),
+                   ("Merge", "HamtFold", 10**5): M(140.0, {})}
+        r = self.check("MergeShared at n=100k", {"algebra": algebra})
+        self.assertEqual((r.status, r.measured), ("PASS", "25× at n=100k"))
+        r = self.check("Merge at n=100k", {"algebra": algebra})
+        self.assertEqual(r.status, "FAIL")  # 1.4× < 1.5×
+
+    def test_equal_and_diff_against_immer(self):
+        M = report_lib.Measurement
+        algebra = {("EqualShared", "Hamt", 1000): M(30.0, {}),
+                   ("DiffShared", "Hamt", 1000): M(31.0, {})}
+        self.assertEqual(self.check("EqualShared at n=1k",
+                                    {"algebra": algebra}).status, "PASS")
+        self.assertEqual(self.check("DiffShared at n=1k",
+                                    {"algebra": algebra}).status, "FAIL")
+        self.assertEqual(self.check("DiffShared at n=100k",
+                                    {"algebra": algebra}).status, "MISSING")
+
+    def test_set_find_and_memory(self):
+        M = report_lib.Measurement
+        sets = {("Find", "HamtSet", 1000): M(5.0, {}),
+                ("Find", "HamtMap", 1000): M(5.0, {}),
+                ("Find", "HamtSet", 10**6): M(60.0, {"bytes_per_entry": 11.5}),
+                ("Find", "HamtMap", 10**6): M(50.0, {})}
+        r = self.check("Set find", {"set": sets})
+        self.assertEqual((r.status, r.measured), ("FAIL", "1.2× at n=1M"))
+        r = self.check("Set of int64 at n=1M", {"set": sets})
+        self.assertEqual((r.status, r.measured), ("PASS", "11.5 B at n=1M"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "hamt/algorithm.h"
 #include "hamt/map.h"
+#include "hamt/set.h"
 
 namespace {
 
@@ -255,6 +257,170 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
       });
     }
     EXPECT_GT(failures, 0);  // the allocator did inject failures
+  }
+  EXPECT_EQ(Tracked::live, live_before);
+  EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);  // no node leaked
+}
+
+// ---- set algebra (hamt/algorithm.h) ----
+
+Model MergedModel(const Model& a, const Model& b) {
+  Model merged = a;
+  for (const auto& [k, v] : b) merged[k] = v;
+  return merged;
+}
+
+// Every algebra operation on (x, y), with the size its result must have.
+template <class Check>
+void ForEachAlgebraOp(const M& x, const Model& mx, const M& y,
+                      const Model& my, Check check) {
+  size_t common = 0;
+  for (const auto& entry : mx) common += my.count(entry.first);
+  size_t thirds = 0;
+  for (const auto& entry : mx) thirds += entry.first % 3 != 0 ? 1 : 0;
+  check([&] { return hamt::merge(x, y).size(); }, MergedModel(mx, my).size());
+  check(
+      [&] {
+        return hamt::merge_with(x, y,
+                                [](int64_t, const Tracked& p,
+                                   const Tracked& q) {
+                                  if (ShouldFail(copies_until_failure)) {
+                                    throw InjectedFailure();
+                                  }
+                                  return Tracked(p.value() + q.value());
+                                })
+            .size();
+      },
+      MergedModel(mx, my).size());
+  check([&] { return hamt::intersection(x, y).size(); }, common);
+  check([&] { return hamt::difference(x, y).size(); }, mx.size() - common);
+  check(
+      [&] {
+        return hamt::filter(x,
+                            [](int64_t key, const Tracked&) {
+                              if (ShouldFail(copies_until_failure)) {
+                                throw InjectedFailure();
+                              }
+                              return key % 3 != 0;
+                            })
+            .size();
+      },
+      thirds);
+}
+
+// Two unrelated maps and one derived from the first by a few updates.
+struct AlgebraInputs {
+  explicit AlgebraInputs(uint64_t mask) : a(ThrowingHash{mask}), b(a) {
+    const int n = mask == 0 ? 30 : 300;
+    for (int i = 0; i < n; ++i) {
+      a = a.set(i * 2, Tracked(i));
+      model_a[i * 2] = i;
+      b = b.set(i * 3, Tracked(-i));
+      model_b[i * 3] = -i;
+    }
+    derived = a.set(5, Tracked(5)).set(2, Tracked(7)).erase(4).set(
+        1001, Tracked(1));
+    model_derived = model_a;
+    model_derived[5] = 5;
+    model_derived[2] = 7;
+    model_derived.erase(4);
+    model_derived[1001] = 1;
+  }
+  M a, b, derived;
+  Model model_a, model_b, model_derived;
+};
+
+TEST_P(ExceptionTest, FailingAlgebraLeavesInputsUnchanged) {
+  const int64_t live_before = Tracked::live;
+  const int64_t nodes_before = FailingAllocator::live_nodes;
+  {
+    const AlgebraInputs in(GetParam());
+    const std::vector<std::pair<const M*, const Model*>> maps = {
+        {&in.a, &in.model_a}, {&in.b, &in.model_b},
+        {&in.derived, &in.model_derived}};
+    // (Not structured bindings: C++17 lambdas cannot capture those.)
+    for (const auto& first : maps) {
+      for (const auto& second : maps) {
+        const M* x = first.first;
+        const Model* mx = first.second;
+        const M* y = second.first;
+        const Model* my = second.second;
+        for (int64_t* countdown :
+             {&copies_until_failure, &hashes_until_failure}) {
+          ForEachAlgebraOp(*x, *mx, *y, *my, [&](auto op, size_t size) {
+            RunWithFailures(*countdown, *x, *mx, *y, *my,
+                            [&] { EXPECT_EQ(op(), size); });
+          });
+        }
+      }
+    }
+  }
+  EXPECT_EQ(Tracked::live, live_before);
+  EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);
+}
+
+TEST_P(ExceptionTest, FailingSetAlgebraLeavesInputsUnchanged) {
+  using S = hamt::Set<int64_t, ThrowingHash>;
+  const ThrowingHash hash{GetParam()};
+  S a(hash), b(hash);
+  for (int64_t i = 0; i < 200; ++i) {
+    a = a.insert(i * 2);
+    b = b.insert(i * 3);
+  }
+  const S a_copy = a, b_copy = b;
+  const S derived = a.insert(7).erase(8);
+  for (const S* y : std::vector<const S*>{&b, &derived}) {
+    for (int64_t fail_at = 0;; ++fail_at) {
+      hashes_until_failure = fail_at;
+      bool threw = false;
+      try {
+        EXPECT_EQ(hamt::merge(a, *y).size() + hamt::intersection(a, *y).size(),
+                  a.size() + y->size());
+        EXPECT_EQ(hamt::difference(a, *y).size(),
+                  a.size() - hamt::intersection(a, *y).size());
+      } catch (const InjectedFailure&) {
+        threw = true;
+      }
+      hashes_until_failure = -1;
+      ASSERT_TRUE(a == a_copy && b == b_copy);
+      ASSERT_EQ(a.size(), 200u);
+      if (!threw) break;
+    }
+  }
+}
+
+TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
+  const int64_t live_before = Tracked::live;
+  const int64_t nodes_before = FailingAllocator::live_nodes;
+  {
+    const AlgebraInputs in(GetParam());
+    const std::vector<std::pair<const M*, const Model*>> maps = {
+        {&in.a, &in.model_a}, {&in.b, &in.model_b},
+        {&in.derived, &in.model_derived}};
+    // (Not structured bindings: C++17 lambdas cannot capture those.)
+    for (const auto& first : maps) {
+      for (const auto& second : maps) {
+        const M* x = first.first;
+        const Model* mx = first.second;
+        const M* y = second.first;
+        const Model* my = second.second;
+        ForEachAlgebraOp(*x, *mx, *y, *my, [&](auto op, size_t size) {
+          for (int64_t fail_at = 0;; ++fail_at) {
+            allocations_until_failure = fail_at;
+            bool threw = false;
+            try {
+              EXPECT_EQ(op(), size);
+            } catch (const std::bad_alloc&) {
+              threw = true;
+            }
+            allocations_until_failure = -1;
+            ExpectContents(*x, *mx);
+            ExpectContents(*y, *my);
+            if (!threw) break;
+          }
+        });
+      }
+    }
   }
   EXPECT_EQ(Tracked::live, live_before);
   EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);  // no node leaked

@@ -160,6 +160,16 @@ struct MapAccess {
   static auto comparison(const M& map) {
     return typename M::Comparison(map.key_eq());
   }
+  template <class M>
+  static auto lookup(const M& map) {
+    return typename M::Lookup(map.key_eq());
+  }
+  // A map with `like`'s functors owning `root` (one reference), which holds
+  // `size` entries (hamt/internal/algebra.h builds them).
+  template <class M>
+  static M with_root(const M& like, Node* root, size_t size) {
+    return like.with_root(root, size);
+  }
   // Bytes of all nodes reachable from `map`'s root (a memory statistic; the
   // sources that borrowed nodes keep alive are not counted).
   template <class M>
@@ -293,7 +303,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   // The map with `key` mapped to `value`. Returns a map sharing this root
   // (no allocation) when `key` already maps to an equal value.
   Map set(K key, V value) const& {
-    value_type kv(std::move(key), std::move(value));
+    typename Update::Pair kv(std::move(key), std::move(value));
     const Update update = this->update();
     const uint64_t hash = update.hash_of(kv.first);
     if (root_ == nullptr) return with_root(Update::make_single(kv, hash), 1);
@@ -419,7 +429,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
   // Returns true when `key` was added.
   bool assign_set(K key, V value) {
-    value_type kv(std::move(key), std::move(value));
+    typename Update::Pair kv(std::move(key), std::move(value));
     const Update update = this->update();
     const uint64_t hash = update.hash_of(kv.first);
     if (root_ == nullptr) {
@@ -504,7 +514,7 @@ void diff(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b,
   const internal::Node* root_b = Access::root(b);
   if (root_a == root_b) return;
   const auto comparison = Access::comparison(a);
-  using Pair = std::pair<K, V>;
+  using Pair = typename internal::NodeLayout<K, V>::Pair;
   if (root_a == nullptr) {
     comparison.for_each(root_b, 0,
                         [&](const Pair& p) { on_added(p.first, p.second); });
@@ -516,6 +526,31 @@ void diff(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b,
   }
 }
 
+// A hash of the contents, for Maps as keys of hash containers (both
+// absl::Hash and std::hash work; see the std::hash specialization below).
+// Independent of insertion order: the sum over the entries of a hash of the
+// key (by the map's Hash, so that keys KeyEqual deems equal hash alike) and
+// the value (by absl::Hash<V>), so equal maps hash alike. O(n); requires
+// absl::Hash<V> consistent with V's operator==.
+template <class H, class K, class V, class Hs, class E, class A>
+H AbslHashValue(H state, const Map<K, V, Hs, E, A>& map) {
+  uint64_t sum = 0;
+  const Hs& hash = map.hash_function();
+  for (const auto& entry : map) {
+    sum += absl::HashOf(static_cast<size_t>(hash(entry.first)), entry.second);
+  }
+  return H::combine(std::move(state), sum, map.size());
+}
+
 }  // namespace hamt
+
+namespace std {
+template <class K, class V, class H, class E, class A>
+struct hash<hamt::Map<K, V, H, E, A>> {
+  size_t operator()(const hamt::Map<K, V, H, E, A>& map) const {
+    return absl::Hash<hamt::Map<K, V, H, E, A>>()(map);
+  }
+};
+}  // namespace std
 
 #endif  // PERSIST_HAMT_MAP_H_

@@ -47,6 +47,8 @@ esac
 # suite name, CMake target, binary path inside the build directory
 suites=(
   "hamt map_benchmark hamt/map_benchmark"
+  "set set_benchmark hamt/set_benchmark"
+  "algebra algorithm_benchmark hamt/algorithm_benchmark"
   "contextvars contextvars_benchmark contextvars/contextvars_benchmark"
   "fibers fiber_benchmark fibers/fiber_benchmark"
 )

@@ -22,7 +22,7 @@ class TrieIterator {
 
  public:
   using iterator_category = std::forward_iterator_tag;
-  using value_type = std::pair<K, V>;
+  using value_type = typename Layout::Pair;  // KeyEntry<K> for a Set
   using difference_type = std::ptrdiff_t;
   using pointer = const value_type*;
   using reference = const value_type&;

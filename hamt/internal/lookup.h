@@ -103,7 +103,7 @@ template <class K, class V, class KeyEqual>
 class TrieLookup {
  public:
   using Layout = NodeLayout<K, V>;
-  using Pair = std::pair<K, V>;
+  using Pair = typename NodeLayout<K, V>::Pair;
 
   explicit TrieLookup(const KeyEqual& key_equal) : key_equal_(key_equal) {}
 

@@ -46,6 +46,7 @@
 #include <utility>
 
 #include "hamt/internal/bits.h"
+#include "hamt/internal/key_entry.h"
 #include "hamt/internal/node_allocator.h"
 
 namespace hamt {
@@ -143,7 +144,7 @@ struct IsEqualityComparable<T, std::void_t<decltype(std::declval<const T&>() ==
 // Layout and lifetime of nodes holding std::pair<K, V>.
 template <class K, class V>
 struct NodeLayout {
-  using Pair = std::pair<K, V>;
+  using Pair = typename EntryOf<K, V>::type;  // std::pair<K, V> for a Map
 
   static_assert(alignof(Pair) <= 16, "hamt::Map pairs aligned beyond 16");
   static constexpr bool kOverAligned = alignof(Pair) > kAllocGranule;

@@ -45,7 +45,7 @@ template <class K, class V, class NodeAllocator>
 struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   using Layout = NodeLayout<K, V>;
   using Lifetime = NodeLifetime<K, V, NodeAllocator>;
-  using Pair = std::pair<K, V>;
+  using Pair = typename NodeLayout<K, V>::Pair;
   using Edit = NodeEdit<Pair>;
   using Lifetime::allocate;
   using Lifetime::bytes_for;

@@ -41,7 +41,7 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
   using Builder::replace_child;
 
  public:
-  using Pair = std::pair<K, V>;
+  using Pair = typename NodeLayout<K, V>::Pair;
   using Edit = NodeEdit<Pair>;
   using Builder::make_single;
 
