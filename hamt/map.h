@@ -110,7 +110,9 @@
 #include "hamt/internal/functor_holder.h"
 #include "hamt/internal/iterator.h"
 #include "hamt/internal/lookup.h"
+#include "hamt/internal/map_access.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/type_traits.h"
 #include "hamt/internal/update.h"
 
 namespace hamt {
@@ -128,19 +130,6 @@ class TransientMap;
 
 namespace internal {
 
-template <class T, class = void>
-struct IsTransparent : std::false_type {};
-template <class T>
-struct IsTransparent<T, std::void_t<typename T::is_transparent>>
-    : std::true_type {};
-
-template <class T, class = void>
-struct IsStreamable : std::false_type {};
-template <class T>
-struct IsStreamable<T, std::void_t<decltype(std::declval<std::ostream&>()
-                                            << std::declval<const T&>())>>
-    : std::true_type {};
-
 template <class Q>
 std::string KeyNotFoundMessage(const char* function, const Q& key) {
   std::ostringstream message;
@@ -149,24 +138,6 @@ std::string KeyNotFoundMessage(const char* function, const Q& key) {
   message << "is absent";
   return message.str();
 }
-
-// Access to Map internals for diff, TransientMap, tests and benchmarks.
-struct MapAccess {
-  template <class M>
-  static Node* root(const M& map) {
-    return map.root_;
-  }
-  template <class M>
-  static auto comparison(const M& map) {
-    return typename M::Comparison(map.key_eq());
-  }
-  // Bytes of all nodes reachable from `map`'s root (a memory statistic; the
-  // sources that borrowed nodes keep alive are not counted).
-  template <class M>
-  static size_t node_bytes(const M& map) {
-    return M::Layout::subtree_bytes(map.root_);
-  }
-};
 
 }  // namespace internal
 

@@ -133,14 +133,8 @@ inline Node*& SourceOf(Node* node) {
                                    node->capacity);
 }
 
-template <class T, class = void>
-struct IsEqualityComparable : std::false_type {};
-template <class T>
-struct IsEqualityComparable<T, std::void_t<decltype(std::declval<const T&>() ==
-                                                    std::declval<const T&>())>>
-    : std::true_type {};
-
-// Layout and lifetime of nodes holding std::pair<K, V>.
+// Layout of nodes holding std::pair<K, V>: where pairs and children are,
+// how big a node is, and moving pairs.
 template <class K, class V>
 struct NodeLayout {
   using Pair = std::pair<K, V>;

@@ -18,6 +18,7 @@
 #include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
 #include "hamt/internal/node_builder.h"
+#include "hamt/internal/type_traits.h"
 
 namespace hamt {
 namespace internal {
