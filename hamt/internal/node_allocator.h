@@ -267,10 +267,12 @@ struct NewDeleteAllocator {
   static void deallocate(void* memory, size_t bytes,
                          size_t alignment) noexcept {
     if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-      ::operator delete (memory, bytes, std::align_val_t{alignment});
+      ::operator delete (memory, std::align_val_t{alignment});
       return;
     }
-    ::operator delete(memory, bytes);
+    // Unsized: Clang has sized deallocation only with -fsized-deallocation.
+    (void)bytes;
+    ::operator delete(memory);
   }
 };
 
