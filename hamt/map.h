@@ -106,6 +106,7 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "base/optimization.h"
 #include "hamt/internal/compare.h"
 #include "hamt/internal/functor_holder.h"
 #include "hamt/internal/iterator.h"
@@ -216,7 +217,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
     Map(std::move(other)).swap(*this);
     return *this;
   }
-  ~Map() {
+  PERSIST_BASE_ALWAYS_INLINE ~Map() {
     if (root_ != nullptr) Lifetime::release(root_, 0);
   }
 
@@ -237,12 +238,16 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
   // ---- lookup ----
 
-  const V* find(const K& key) const { return find_value(key); }
+  PERSIST_BASE_ALWAYS_INLINE const V* find(const K& key) const {
+    return find_value(key);
+  }
   template <class Q, EnableIfTransparent<Q> = 0>
   const V* find(const Q& key) const {
     return find_value(key);
   }
-  bool contains(const K& key) const { return find_value(key) != nullptr; }
+  PERSIST_BASE_ALWAYS_INLINE bool contains(const K& key) const {
+    return find_value(key) != nullptr;
+  }
   template <class Q, EnableIfTransparent<Q> = 0>
   bool contains(const Q& key) const {
     return find_value(key) != nullptr;
@@ -263,7 +268,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
   // The map with `key` mapped to `value`. Returns a map sharing this root
   // (no allocation) when `key` already maps to an equal value.
-  Map set(K key, V value) const& {
+  PERSIST_BASE_ALWAYS_INLINE Map set(K key, V value) const& {
     value_type kv(std::move(key), std::move(value));
     const Update update = this->update();
     const uint64_t hash = update.hash_of(kv.first);
@@ -280,7 +285,9 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   // The map without `key`; shares this root when `key` is absent.
-  Map erase(const K& key) const& { return erased(key); }
+  PERSIST_BASE_ALWAYS_INLINE Map erase(const K& key) const& {
+    return erased(key);
+  }
   Map erase(const K& key) && {
     assign_erase(key);
     return std::move(*this);
@@ -349,7 +356,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   template <class Q>
-  Map erased(const Q& key) const {
+  PERSIST_BASE_ALWAYS_INLINE Map erased(const Q& key) const {
     if (root_ == nullptr) return *this;
     const Update update = this->update();
     const auto result =
@@ -359,7 +366,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   template <class Q>
-  const V* find_value(const Q& key) const {
+  PERSIST_BASE_ALWAYS_INLINE const V* find_value(const Q& key) const {
     if (root_ == nullptr) return nullptr;
     const auto* pair = Lookup(key_eq()).find(
         root_, key, static_cast<uint64_t>(hash_function()(key)), size_);
