@@ -106,11 +106,14 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "base/optimization.h"
 #include "hamt/internal/compare.h"
 #include "hamt/internal/functor_holder.h"
 #include "hamt/internal/iterator.h"
 #include "hamt/internal/lookup.h"
+#include "hamt/internal/map_access.h"
 #include "hamt/internal/node.h"
+#include "hamt/internal/type_traits.h"
 #include "hamt/internal/update.h"
 
 namespace hamt {
@@ -128,19 +131,6 @@ class TransientMap;
 
 namespace internal {
 
-template <class T, class = void>
-struct IsTransparent : std::false_type {};
-template <class T>
-struct IsTransparent<T, std::void_t<typename T::is_transparent>>
-    : std::true_type {};
-
-template <class T, class = void>
-struct IsStreamable : std::false_type {};
-template <class T>
-struct IsStreamable<T, std::void_t<decltype(std::declval<std::ostream&>()
-                                            << std::declval<const T&>())>>
-    : std::true_type {};
-
 template <class Q>
 std::string KeyNotFoundMessage(const char* function, const Q& key) {
   std::ostringstream message;
@@ -149,34 +139,6 @@ std::string KeyNotFoundMessage(const char* function, const Q& key) {
   message << "is absent";
   return message.str();
 }
-
-// Access to Map internals for diff, TransientMap, tests and benchmarks.
-struct MapAccess {
-  template <class M>
-  static Node* root(const M& map) {
-    return map.root_;
-  }
-  template <class M>
-  static auto comparison(const M& map) {
-    return typename M::Comparison(map.key_eq());
-  }
-  template <class M>
-  static auto lookup(const M& map) {
-    return typename M::Lookup(map.key_eq());
-  }
-  // A map with `like`'s functors owning `root` (one reference), which holds
-  // `size` entries (hamt/internal/algebra.h builds them).
-  template <class M>
-  static M with_root(const M& like, Node* root, size_t size) {
-    return like.with_root(root, size);
-  }
-  // Bytes of all nodes reachable from `map`'s root (a memory statistic; the
-  // sources that borrowed nodes keep alive are not counted).
-  template <class M>
-  static size_t node_bytes(const M& map) {
-    return M::Layout::subtree_bytes(map.root_);
-  }
-};
 
 }  // namespace internal
 
@@ -255,7 +217,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
     Map(std::move(other)).swap(*this);
     return *this;
   }
-  ~Map() {
+  PERSIST_BASE_ALWAYS_INLINE ~Map() {
     if (root_ != nullptr) Lifetime::release(root_, 0);
   }
 
@@ -276,12 +238,16 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
   // ---- lookup ----
 
-  const V* find(const K& key) const { return find_value(key); }
+  PERSIST_BASE_ALWAYS_INLINE const V* find(const K& key) const {
+    return find_value(key);
+  }
   template <class Q, EnableIfTransparent<Q> = 0>
   const V* find(const Q& key) const {
     return find_value(key);
   }
-  bool contains(const K& key) const { return find_value(key) != nullptr; }
+  PERSIST_BASE_ALWAYS_INLINE bool contains(const K& key) const {
+    return find_value(key) != nullptr;
+  }
   template <class Q, EnableIfTransparent<Q> = 0>
   bool contains(const Q& key) const {
     return find_value(key) != nullptr;
@@ -302,7 +268,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
 
   // The map with `key` mapped to `value`. Returns a map sharing this root
   // (no allocation) when `key` already maps to an equal value.
-  Map set(K key, V value) const& {
+  PERSIST_BASE_ALWAYS_INLINE Map set(K key, V value) const& {
     typename Update::Pair kv(std::move(key), std::move(value));
     const Update update = this->update();
     const uint64_t hash = update.hash_of(kv.first);
@@ -319,7 +285,9 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   // The map without `key`; shares this root when `key` is absent.
-  Map erase(const K& key) const& { return erased(key); }
+  PERSIST_BASE_ALWAYS_INLINE Map erase(const K& key) const& {
+    return erased(key);
+  }
   Map erase(const K& key) && {
     assign_erase(key);
     return std::move(*this);
@@ -388,7 +356,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   template <class Q>
-  Map erased(const Q& key) const {
+  PERSIST_BASE_ALWAYS_INLINE Map erased(const Q& key) const {
     if (root_ == nullptr) return *this;
     const Update update = this->update();
     const auto result =
@@ -398,7 +366,7 @@ class Map : private internal::FunctorHolder<Hash, 0>,
   }
 
   template <class Q>
-  const V* find_value(const Q& key) const {
+  PERSIST_BASE_ALWAYS_INLINE const V* find_value(const Q& key) const {
     if (root_ == nullptr) return nullptr;
     const auto* pair = Lookup(key_eq()).find(
         root_, key, static_cast<uint64_t>(hash_function()(key)), size_);

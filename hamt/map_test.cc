@@ -109,11 +109,11 @@ void ExpectSameContents(const M& map, const Model& model) {
 
 // ---- one randomized body, several hash configurations ----
 
-template <class Hash, int kKeyRange, int kOps>
+template <class Hash, int kKeyRange, int kOperations>
 struct Config {
   using HashType = Hash;
   static constexpr int key_range = kKeyRange;
-  static constexpr int ops = kOps;
+  static constexpr int operations = kOperations;
 };
 
 template <class C>
@@ -135,7 +135,7 @@ TYPED_TEST(MapModelTest, MatchesUnorderedMapAndKeepsOldVersions) {
   M map;
   Model model;
   std::vector<std::pair<M, Model>> versions;
-  for (int i = 0; i < TypeParam::ops; ++i) {
+  for (int i = 0; i < TypeParam::operations; ++i) {
     const int64_t key = static_cast<int64_t>(rng() % TypeParam::key_range);
     const int64_t value = static_cast<int64_t>(rng() % 4);
     const int op = static_cast<int>(rng() % 6);
@@ -183,7 +183,7 @@ TYPED_TEST(MapModelTest, RandomVersionTree) {
   using Model = std::unordered_map<int64_t, int64_t>;
   std::mt19937_64 rng(13);
   std::vector<std::pair<M, Model>> pool(1);
-  for (int i = 0; i < TypeParam::ops; ++i) {
+  for (int i = 0; i < TypeParam::operations; ++i) {
     const size_t from = rng() % pool.size();
     M map = pool[from].first;
     Model model = pool[from].second;

@@ -2,7 +2,8 @@
 # Runs every test of the project, on a fresh Debian 12 machine too:
 #   tools/test_all.sh
 # Steps: Bazel (plain, ASan+UBSan, TSan), CMake with g++ and clang (warnings
-# are errors), valgrind on a subset, the AArch64 switcher under qemu, a bounded
+# are errors), valgrind on a subset, the AArch64 switcher and hamt tests
+# under qemu, a bounded
 # libFuzzer run, the report generator's unit test, a benchmark smoke run and
 # the consumer builds (Bazel, CMake find_package and add_subdirectory), and the
 # Python package's pytest (tools/test_python.sh).
@@ -124,7 +125,7 @@ step "bazel test //... --config=tsan" bazel_test --config=tsan
 step "cmake + ctest, g++" cmake_build_and_test gcc
 step "cmake + ctest, clang" cmake_build_and_test clang
 step "valgrind on a subset" valgrind_subset
-step "aarch64 switcher under qemu" bash tools/test_aarch64.sh
+step "aarch64 under qemu (switcher, hamt tests)" bash tools/test_aarch64.sh
 step "libFuzzer, bounded" bash tools/fuzz.sh "${FUZZ_SECONDS:-60}"
 step "benchmark report unit test" python3 bench/make_report_test.py
 step "benchmark smoke run" benchmark_smoke

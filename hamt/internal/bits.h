@@ -56,7 +56,7 @@ struct ByteBitCounts {
 };
 inline constexpr ByteBitCounts kByteBitCounts{};
 
-inline int PopCountByTable(uint32_t x) {
+PERSIST_BASE_ALWAYS_INLINE inline int PopCountByTable(uint32_t x) {
   return kByteBitCounts.count[x & 0xff] +
          kByteBitCounts.count[(x >> 8) & 0xff] +
          kByteBitCounts.count[(x >> 16) & 0xff] + kByteBitCounts.count[x >> 24];
@@ -76,7 +76,7 @@ inline const bool kCpuHasPopcnt = [] {
 // The popcnt instruction when kHardware (only after CpuHasPopCount() said
 // so), else the table.
 template <bool kHardware>
-inline int PopCountWith(uint32_t x) {
+PERSIST_BASE_ALWAYS_INLINE inline int PopCountWith(uint32_t x) {
 #if defined(PERSIST_HAMT_INTERNAL_COMPILED_POPCNT)
   return __builtin_popcount(x);
 #elif defined(PERSIST_HAMT_INTERNAL_RUNTIME_POPCNT)
@@ -92,7 +92,7 @@ inline int PopCountWith(uint32_t x) {
 }
 
 // Whether PopCountWith<true> may be used.
-inline bool CpuHasPopCount() {
+PERSIST_BASE_ALWAYS_INLINE inline bool CpuHasPopCount() {
 #if defined(PERSIST_HAMT_INTERNAL_RUNTIME_POPCNT)
   return kCpuHasPopcnt;
 #else
@@ -102,7 +102,7 @@ inline bool CpuHasPopCount() {
 
 // Checks the CPU on each call (a well-predicted branch); lookups check once
 // and then use PopCountWith.
-inline int PopCount(uint32_t x) {
+PERSIST_BASE_ALWAYS_INLINE inline int PopCount(uint32_t x) {
   if (PERSIST_BASE_PREDICT_TRUE(CpuHasPopCount())) {
     return PopCountWith<true>(x);
   }
@@ -110,16 +110,17 @@ inline int PopCount(uint32_t x) {
 }
 
 // The bit of `hash`'s slot at level `depth`.
-inline uint32_t FragmentBit(uint64_t hash, int depth) {
+PERSIST_BASE_ALWAYS_INLINE inline uint32_t FragmentBit(uint64_t hash,
+                                                       int depth) {
   return uint32_t{1} << ((hash >> (kBitsPerLevel * depth)) & 31);
 }
 
 // Index of `bit`'s entry among the entries of `bitmap`.
-inline int IndexOf(uint32_t bitmap, uint32_t bit) {
+PERSIST_BASE_ALWAYS_INLINE inline int IndexOf(uint32_t bitmap, uint32_t bit) {
   return PopCount(bitmap & (bit - 1));
 }
 template <bool kHardware>
-inline int IndexWith(uint32_t bitmap, uint32_t bit) {
+PERSIST_BASE_ALWAYS_INLINE inline int IndexWith(uint32_t bitmap, uint32_t bit) {
   return PopCountWith<kHardware>(bitmap & (bit - 1));
 }
 

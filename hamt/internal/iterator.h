@@ -8,6 +8,7 @@
 #include <iterator>
 #include <utility>
 
+#include "base/optimization.h"
 #include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
 
@@ -41,9 +42,9 @@ class TrieIterator {
     }
   }
 
-  reference operator*() const { return *pair_; }
-  pointer operator->() const { return pair_; }
-  TrieIterator& operator++() {
+  PERSIST_BASE_ALWAYS_INLINE reference operator*() const { return *pair_; }
+  PERSIST_BASE_ALWAYS_INLINE pointer operator->() const { return pair_; }
+  PERSIST_BASE_ALWAYS_INLINE TrieIterator& operator++() {
     if (++pair_ == pairs_end_) next_node();
     return *this;
   }
@@ -52,10 +53,12 @@ class TrieIterator {
     ++*this;
     return old;
   }
-  friend bool operator==(const TrieIterator& a, const TrieIterator& b) {
+  PERSIST_BASE_ALWAYS_INLINE friend bool operator==(const TrieIterator& a,
+                                                    const TrieIterator& b) {
     return a.pair_ == b.pair_;
   }
-  friend bool operator!=(const TrieIterator& a, const TrieIterator& b) {
+  PERSIST_BASE_ALWAYS_INLINE friend bool operator!=(const TrieIterator& a,
+                                                    const TrieIterator& b) {
     return a.pair_ != b.pair_;
   }
 

@@ -50,7 +50,8 @@ enum class LookupStrategy { kSmallMap, kCachedMap, kLargeMap };
 // node (see ChildSlot), and they are read as an integer, never used as a
 // pointer.
 template <bool kHardwarePopCount>
-inline void DescendStep(const Node*& node, uint64_t& rest, int& depth) {
+PERSIST_BASE_ALWAYS_INLINE inline void DescendStep(const Node*& node,
+                                                   uint64_t& rest, int& depth) {
   const uint32_t nodemap = node->nodemap;
   const uint32_t bit = uint32_t{1} << (rest & 31);
   uintptr_t child;
@@ -88,8 +89,9 @@ inline void DescendStep(const Node*& node, uint64_t& rest, int& depth) {
 
 // The pair of collision node `node` whose key equals `key`, or nullptr.
 template <class Pair, class KeyEqual, class Q>
-const Pair* FindInCollision(const Node* node, const Q& key,
-                            const KeyEqual& key_equal) {
+PERSIST_BASE_NOINLINE const Pair* FindInCollision(const Node* node,
+                                                  const Q& key,
+                                                  const KeyEqual& key_equal) {
   const Pair* p = reinterpret_cast<const Pair*>(
       reinterpret_cast<const char*>(node) + sizeof(NodeHeader));
   for (uint32_t i = 0; i < node->datamap; ++i) {
@@ -110,8 +112,9 @@ class TrieLookup {
   // The pair of `key` (whose hash is `hash`) in the trie `root` of a map of
   // `map_size` pairs, or nullptr.
   template <class Q>
-  const Pair* find(const Node* root, const Q& key, uint64_t hash,
-                   size_t map_size) const {
+  PERSIST_BASE_ALWAYS_INLINE const Pair* find(const Node* root, const Q& key,
+                                              uint64_t hash,
+                                              size_t map_size) const {
     using S = LookupStrategy;
     // One CPU check per lookup rather than one per level.
     if (PERSIST_BASE_PREDICT_TRUE(CpuHasPopCount())) {
@@ -132,7 +135,9 @@ class TrieLookup {
 
  private:
   template <bool kHardwarePopCount, LookupStrategy kStrategy, class Q>
-  const Pair* find_with(const Node* node, const Q& key, uint64_t hash) const {
+  PERSIST_BASE_ALWAYS_INLINE const Pair* find_with(const Node* node,
+                                                   const Q& key,
+                                                   uint64_t hash) const {
     uint64_t rest = hash;  // the unused hash bits, the next 5 lowest
     int depth = 0;
     if (kStrategy == LookupStrategy::kSmallMap) {

@@ -45,6 +45,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "base/optimization.h"
 #include "hamt/internal/bits.h"
 #include "hamt/internal/key_entry.h"
 #include "hamt/internal/node_allocator.h"
@@ -78,12 +79,13 @@ using Node = NodeHeader;
 // which lets a lookup read that slot before it knows whether it holds a
 // child. `index` is unsigned so that no sign extension lands on a lookup's
 // critical path.
-inline Node* const* ChildSlot(const Node* node, uint32_t index) {
+PERSIST_BASE_ALWAYS_INLINE inline Node* const* ChildSlot(const Node* node,
+                                                         uint32_t index) {
   return reinterpret_cast<Node* const*>(reinterpret_cast<const char*>(node) +
                                         node->capacity -
                                         sizeof(Node*) * (uintptr_t{index} + 1));
 }
-inline Node** ChildSlot(Node* node, uint32_t index) {
+PERSIST_BASE_ALWAYS_INLINE inline Node** ChildSlot(Node* node, uint32_t index) {
   return const_cast<Node**>(ChildSlot(static_cast<const Node*>(node), index));
 }
 
@@ -106,42 +108,36 @@ inline ChildSlotArray<Node* const> ChildSlots(const Node* node) {
 // and its address depends on the header: fetch the following lines in
 // parallel with the header instead of after it (a big trie misses the cache
 // at every level below the top two or three).
-inline void PrefetchNodeBody(const Node* node) {
+PERSIST_BASE_ALWAYS_INLINE inline void PrefetchNodeBody(const Node* node) {
   __builtin_prefetch(reinterpret_cast<const char*>(node) + 64);
   __builtin_prefetch(reinterpret_cast<const char*>(node) + 128);
   __builtin_prefetch(reinterpret_cast<const char*>(node) + 192);
 }
 
-inline void Retain(Node* node) {
+PERSIST_BASE_ALWAYS_INLINE inline void Retain(Node* node) {
   node->refcount.fetch_add(1, std::memory_order_relaxed);
 }
 
 // True when the caller holds the only reference, so the node may be edited.
 // Acquire pairs with the release of other owners' decrements.
-inline bool IsUnique(const Node* node) {
+PERSIST_BASE_ALWAYS_INLINE inline bool IsUnique(const Node* node) {
   return (node->refcount.load(std::memory_order_acquire) & kCountMask) == 1;
 }
 
 // Set before a node is shared and cleared only by its sole owner.
-inline bool IsBorrowed(const Node* node) {
+PERSIST_BASE_ALWAYS_INLINE inline bool IsBorrowed(const Node* node) {
   return node->refcount.load(std::memory_order_relaxed) & kBorrowedFlag;
 }
 
 // The node a borrowed node borrows its children from: the 8 bytes after
 // the child pointers.
-inline Node*& SourceOf(Node* node) {
+PERSIST_BASE_ALWAYS_INLINE inline Node*& SourceOf(Node* node) {
   return *reinterpret_cast<Node**>(reinterpret_cast<char*>(node) +
                                    node->capacity);
 }
 
-template <class T, class = void>
-struct IsEqualityComparable : std::false_type {};
-template <class T>
-struct IsEqualityComparable<T, std::void_t<decltype(std::declval<const T&>() ==
-                                                    std::declval<const T&>())>>
-    : std::true_type {};
-
-// Layout and lifetime of nodes holding std::pair<K, V>.
+// Layout of nodes holding std::pair<K, V>: where pairs and children are,
+// how big a node is, and moving pairs.
 template <class K, class V>
 struct NodeLayout {
   using Pair = typename EntryOf<K, V>::type;  // std::pair<K, V> for a Map
@@ -162,15 +158,15 @@ struct NodeLayout {
   // 8 bytes and a reference on the source; below this it does not pay.
   static constexpr int kMinChildrenToBorrow = 3;
 
-  static Pair* pairs(Node* node) {
+  PERSIST_BASE_ALWAYS_INLINE static Pair* pairs(Node* node) {
     return reinterpret_cast<Pair*>(reinterpret_cast<char*>(node) +
                                    sizeof(NodeHeader));
   }
-  static const Pair* pairs(const Node* node) {
+  PERSIST_BASE_ALWAYS_INLINE static const Pair* pairs(const Node* node) {
     return reinterpret_cast<const Pair*>(reinterpret_cast<const char*>(node) +
                                          sizeof(NodeHeader));
   }
-  static Node* child(const Node* node, int index) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* child(const Node* node, int index) {
     return *ChildSlot(node, static_cast<uint32_t>(index));
   }
   // The lowest address of a node's `count` child pointers (their block).
@@ -180,13 +176,17 @@ struct NodeLayout {
   static Node* const* children_begin(const Node* node, int count) {
     return ChildSlot(node, static_cast<uint32_t>(count)) + 1;
   }
-  static int pair_count(const Node* node, int depth) {
+  PERSIST_BASE_ALWAYS_INLINE static int pair_count(const Node* node,
+                                                   int depth) {
     return depth == kCollisionDepth ? static_cast<int>(node->datamap)
                                     : PopCount(node->datamap);
   }
-  static int child_count(const Node* node) { return PopCount(node->nodemap); }
+  PERSIST_BASE_ALWAYS_INLINE static int child_count(const Node* node) {
+    return PopCount(node->nodemap);
+  }
 
-  static size_t bytes_for(int pair_count, int child_count) {
+  PERSIST_BASE_ALWAYS_INLINE static size_t bytes_for(int pair_count,
+                                                     int child_count) {
     const size_t bytes = sizeof(NodeHeader) +
                          static_cast<size_t>(pair_count) * sizeof(Pair) +
                          static_cast<size_t>(child_count) * sizeof(Node*);
@@ -194,7 +194,7 @@ struct NodeLayout {
     return RoundToSizeClass(bytes);
   }
 
-  static size_t allocated_bytes(const Node* node) {
+  PERSIST_BASE_ALWAYS_INLINE static size_t allocated_bytes(const Node* node) {
     return node->capacity + (IsBorrowed(node) ? kSourceBytes : 0);
   }
 
@@ -249,19 +249,20 @@ struct NodeLifetime : NodeLayout<K, V> {
 
   // A node with refcount 1 and no contents yet; a borrowed one gets room
   // for its source after `bytes`.
-  static Node* allocate(size_t bytes, bool borrowed = false) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* allocate(size_t bytes,
+                                                   bool borrowed = false) {
     const size_t total = bytes + (borrowed ? kSourceBytes : 0);
     void* memory = NodeAllocator::allocate(total, kAlignment);
     return new (memory)
         NodeHeader(static_cast<uint32_t>(bytes), borrowed ? kBorrowedFlag : 0);
   }
-  static void free_memory(Node* node) noexcept {
+  PERSIST_BASE_ALWAYS_INLINE static void free_memory(Node* node) noexcept {
     const size_t bytes = allocated_bytes(node);
     node->~NodeHeader();
     NodeAllocator::deallocate(node, bytes, kAlignment);
   }
 
-  static void destroy(Node* node, int depth) noexcept {
+  PERSIST_BASE_NOINLINE static void destroy(Node* node, int depth) noexcept {
     if (!std::is_trivially_destructible<Pair>::value) {
       Pair* p = pairs(node);
       for (int i = 0, n = pair_count(node, depth); i < n; ++i) p[i].~Pair();
@@ -283,7 +284,10 @@ struct NodeLifetime : NodeLayout<K, V> {
     free_memory(node);
   }
 
-  static void release(Node* node, int depth) noexcept {
+  // Inline: the caller's test of the count, then a call to destroy (the
+  // shape -O3 gives, whatever the consumer's flags).
+  PERSIST_BASE_ALWAYS_INLINE static void release(Node* node,
+                                                 int depth) noexcept {
     // A sole owner skips the atomic read-modify-write.
     if (IsUnique(node) ||
         (node->refcount.fetch_sub(1, std::memory_order_acq_rel) & kCountMask) ==

@@ -110,7 +110,8 @@ inline GlobalNodePool& GetGlobalNodePool() {
   return *pool;
 }
 
-inline void DonateListToGlobalPool(size_t size_class, FreeList& list) {
+PERSIST_BASE_NOINLINE inline void DonateListToGlobalPool(size_t size_class,
+                                                         FreeList& list) {
   if (list.head == nullptr) return;
   GlobalNodePool& pool = GetGlobalNodePool();
   std::lock_guard<std::mutex> lock(pool.mutex);
@@ -148,7 +149,7 @@ inline thread_local ThreadNodeCacheFlusher thread_node_cache_flusher;
 
 // Slow path of AllocateNodeMemory: refill from the global pool or carve a
 // new block from the thread's chunk.
-inline void* AllocateNodeMemorySlow(size_t bytes) {
+PERSIST_BASE_NOINLINE inline void* AllocateNodeMemorySlow(size_t bytes) {
   thread_node_cache_flusher.armed = true;
   const size_t size_class = bytes / kAllocGranule;
   ThreadNodeCache& cache = thread_node_cache;
@@ -194,7 +195,7 @@ inline void* AllocateNodeMemorySlow(size_t bytes) {
 
 // `bytes` must be a multiple of kAllocGranule (see RoundToSizeClass).
 // Returns memory aligned to 8 bytes; throws std::bad_alloc.
-inline void* AllocateNodeMemory(size_t bytes) {
+PERSIST_BASE_ALWAYS_INLINE inline void* AllocateNodeMemory(size_t bytes) {
 #ifdef PERSIST_HAMT_INTERNAL_POOL_BYPASSED
   return ::operator new(bytes);
 #else
@@ -210,7 +211,8 @@ inline void* AllocateNodeMemory(size_t bytes) {
 #endif
 }
 
-inline void FreeNodeMemory(void* memory, size_t bytes) noexcept {
+PERSIST_BASE_ALWAYS_INLINE inline void FreeNodeMemory(void* memory,
+                                                      size_t bytes) noexcept {
 #ifdef PERSIST_HAMT_INTERNAL_POOL_BYPASSED
   (void)bytes;
   ::operator delete(memory);
@@ -238,14 +240,15 @@ inline void FreeNodeMemory(void* memory, size_t bytes) noexcept {
 // The default node allocator: the size-class pool above (over-aligned nodes,
 // whose pairs need 16 bytes, come from ::operator new).
 struct SizeClassPoolAllocator {
-  static void* allocate(size_t bytes, size_t alignment) {
+  PERSIST_BASE_ALWAYS_INLINE static void* allocate(size_t bytes,
+                                                   size_t alignment) {
     if (alignment > internal::kAllocGranule) {
       return ::operator new (bytes, std::align_val_t{alignment});
     }
     return internal::AllocateNodeMemory(bytes);
   }
-  static void deallocate(void* memory, size_t bytes,
-                         size_t alignment) noexcept {
+  PERSIST_BASE_ALWAYS_INLINE static void deallocate(void* memory, size_t bytes,
+                                                    size_t alignment) noexcept {
     if (alignment > internal::kAllocGranule) {
       ::operator delete (memory, std::align_val_t{alignment});
       return;
@@ -267,10 +270,12 @@ struct NewDeleteAllocator {
   static void deallocate(void* memory, size_t bytes,
                          size_t alignment) noexcept {
     if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-      ::operator delete (memory, bytes, std::align_val_t{alignment});
+      ::operator delete (memory, std::align_val_t{alignment});
       return;
     }
-    ::operator delete(memory, bytes);
+    // Unsized: Clang has sized deallocation only with -fsized-deallocation.
+    (void)bytes;
+    ::operator delete(memory);
   }
 };
 

@@ -15,6 +15,7 @@
 #include <new>
 #include <utility>
 
+#include "base/optimization.h"
 #include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
 
@@ -71,8 +72,10 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
 
   // Copy of `node` with child `index` replaced by `new_child` (whose
   // reference it adopts, or releases if copying throws).
-  static Node* replace_child(Node* node, int depth, int np, int nc, int index,
-                             Node* new_child) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* replace_child(Node* node, int depth,
+                                                        int np, int nc,
+                                                        int index,
+                                                        Node* new_child) {
     try {
       return copy_same_shape(node, np, nc, -1, nullptr, index, new_child);
     } catch (...) {
@@ -207,7 +210,8 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
 
   // The node `edit` should be written to: `node` itself when editable and
   // large enough, otherwise a new allocation (may throw).
-  static Node* prepare(Node* node, const Edit& edit, bool editable) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* prepare(Node* node, const Edit& edit,
+                                                  bool editable) {
     const size_t bytes = bytes_for(edit.pair_count, edit.child_count);
     if (editable && bytes <= node->capacity) return node;
     return allocate(bytes);
@@ -216,8 +220,10 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   // Writes `node` with `edit` applied into `target` (from prepare). Never
   // throws when editable. Otherwise copies and may throw, then frees target
   // and leaves everything unchanged.
-  static Node* commit(Node* target, Node* node, int np, int nc,
-                      const Edit& edit, bool editable) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* commit(Node* target, Node* node,
+                                                 int np, int nc,
+                                                 const Edit& edit,
+                                                 bool editable) {
     if (target == node) {
       edit_in_place(node, np, nc, edit);
       return node;
@@ -225,12 +231,15 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
     return rebuild(target, node, edit, editable);
   }
 
-  static Node* apply(Node* node, int np, int nc, const Edit& edit,
-                     bool editable) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* apply(Node* node, int np, int nc,
+                                                const Edit& edit,
+                                                bool editable) {
     return commit(prepare(node, edit, editable), node, np, nc, edit, editable);
   }
 
-  static void edit_in_place(Node* node, int np, int nc, const Edit& edit) {
+  PERSIST_BASE_ALWAYS_INLINE static void edit_in_place(Node* node, int np,
+                                                       int nc,
+                                                       const Edit& edit) {
     Pair* p = pairs(node);
     // Removals first, so insertions always have their final space.
     if (edit.removed_pair >= 0) {
@@ -264,7 +273,9 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   // Builds `target` from `node` with `edit` applied. When `steal`, pairs are
   // moved, children transferred and `node`'s memory freed; otherwise pairs
   // are copied and children retained, and `node` is untouched.
-  static Node* rebuild(Node* target, Node* node, const Edit& edit, bool steal) {
+  PERSIST_BASE_ALWAYS_INLINE static Node* rebuild(Node* target, Node* node,
+                                                  const Edit& edit,
+                                                  bool steal) {
     Pair* from = pairs(node);
     Pair* to = pairs(target);
     if (steal) {

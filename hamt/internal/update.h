@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <utility>
 
+#include "base/optimization.h"
 #include "hamt/internal/bits.h"
 #include "hamt/internal/node.h"
 #include "hamt/internal/node_builder.h"
+#include "hamt/internal/type_traits.h"
 
 namespace hamt {
 namespace internal {
@@ -51,7 +53,7 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
       : hash_(hash), key_equal_(key_equal) {}
 
   template <class Q>
-  uint64_t hash_of(const Q& key) const {
+  PERSIST_BASE_ALWAYS_INLINE uint64_t hash_of(const Q& key) const {
     return static_cast<uint64_t>(hash_(key));
   }
 
@@ -207,8 +209,9 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
     return {EraseResult::kSingle, nullptr, pair, movable};
   }
 
-  Node* replace_value(Node* node, int depth, bool editable, int index, Pair& kv,
-                      bool& added) const {
+  PERSIST_BASE_ALWAYS_INLINE Node* replace_value(Node* node, int depth,
+                                                 bool editable, int index,
+                                                 Pair& kv, bool& added) const {
     added = false;
     Pair& existing = pairs(node)[index];
     if constexpr (kValueComparable) {
