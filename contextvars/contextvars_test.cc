@@ -1070,6 +1070,36 @@ TYPED_TEST(ReentrantTest, ThrowingCopyInGetChangesNothing) {
   EXPECT_EQ(Impl::copy_context().size(), 1u);
 }
 
+// copy(), copy_context(), swap_current_context(), iteration and handle
+// copies run no user code: no value is copied (the copy would throw),
+// destroyed (no hook runs) or compared.
+TYPED_TEST(ReentrantTest, CopiesSwapsAndIterationRunNoUserCode) {
+  USE_REENTRANT_TYPES;
+  typename Impl::template Var<ThrowingCopy> throwing("throwing");
+  HookedVar hooked("hooked");
+  int hooks = 0;
+  throwing.set(ThrowingCopy(1));
+  auto token = hooked.set(Hooked([&] { ++hooks; }));
+  Context copy = Impl::copy_context();
+  Context copy_of_copy = copy.copy();
+  Context handle = copy_of_copy;
+  Context slot = copy;
+  swap_current_context(slot);
+  swap_current_context(slot);
+  size_t entries = 0;
+  for (auto entry : handle) {
+    entries += entry.holds(throwing) || entry.holds(hooked) ? 1 : 0;
+  }
+  Impl::wrap([] {})();
+  EXPECT_EQ(entries, 2u);
+  EXPECT_EQ(hooks, 0);
+  EXPECT_TRUE(copy.is(slot));
+  hooked.reset(token);  // the copies still hold the value
+  EXPECT_EQ(hooks, 0);
+  slot = handle = copy_of_copy = copy = Context();
+  EXPECT_EQ(hooks, 1);
+}
+
 // A thread ends with values whose destructors set and read variables: they
 // land in a fresh context of the dying thread, which is drained and freed in
 // turn (LeakSanitizer checks that nothing leaks; `live` that every value was
