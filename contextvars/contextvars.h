@@ -89,15 +89,16 @@
 //   reset(token): the value it removes or replaces is destroyed when reset()
 //   returns, after the context, the get() cache and the token (now used())
 //   are updated; the destructor sees the restored value or no value.
-//   ScopedSet's destructor is a reset(). A value replaced by set() goes into
-//   the returned token, and is destroyed with it.
+//   ScopedSet's destructor is a reset(). The value a set() replaces is kept
+//   by the returned token (and by every context that still holds it).
 // - Context::operator== matches up both contents as they are at the call,
 //   then calls T's operator== on the pairs that differ; what it sets lands
 //   in the current context afterwards and does not affect the result.
-// - A context is destroyed (and its values with it) when the last handle,
-//   iterator or run() that refers to it lets go, and run() lets go only
-//   after it has restored the caller's context: the destructors see and change the
-//   context current at that point (the caller's, for wrap() too).
+// - A value is destroyed when the last context, iterator or token holding
+//   it lets go. A context is released when its last handle or run() lets
+//   go, and run() lets go only after it has restored the caller's context:
+//   the destructors see and change the context current at that point (the
+//   caller's, also for wrap()).
 // - get() and Context::get() return a copy made by T's copy constructor (a
 //   throwing copy changes nothing); Context::get() keeps the value alive
 //   while it is copied. A copy constructor run by ContextVar::get() must not
@@ -109,8 +110,9 @@
 //   default); one that sets a variable sets it in a fresh context of the
 //   dying thread, which is released the same way (its values destroyed, and
 //   so on) before the thread ends. Nothing leaks. Code running after the C++
-//   thread-exit destructors (pthread key destructors, the main thread's
-//   atexit handlers) must not set variables: that context would leak.
+//   thread-exit destructors (pthread key destructors; in the main thread,
+//   atexit handlers and static destructors) must not set variables: that
+//   context would leak.
 //
 // Complexity: get() is O(1) when the per-thread cache hits (the common case:
 // the same variable read again with no set, reset or context switch in

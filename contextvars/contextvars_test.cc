@@ -904,8 +904,8 @@ TYPED_TEST(ReentrantTest, SetOfAnEqualValueWhoseOperatorEqualsSets) {
     other.set(calls);
   };
   for (int i = 0; i < 40; ++i) {
-    many.push_back(
-        std::make_unique<typename Impl::template Var<int>>("m" + std::to_string(i)));
+    many.push_back(std::make_unique<typename Impl::template Var<int>>(
+        "m" + std::to_string(i)));
   }
   var.set(HookedEquality{1, &hook});
   var.set(HookedEquality{1, &hook});  // may compare the values, or not
@@ -921,8 +921,8 @@ TYPED_TEST(ReentrantTest, EqualityWhoseOperatorEqualsSetsInTheComparedContext) {
   typename Impl::template Var<HookedEquality> var("eq");
   std::vector<std::unique_ptr<typename Impl::template Var<int>>> many;
   for (int i = 0; i < 200; ++i) {
-    many.push_back(
-        std::make_unique<typename Impl::template Var<int>>("m" + std::to_string(i)));
+    many.push_back(std::make_unique<typename Impl::template Var<int>>(
+        "m" + std::to_string(i)));
   }
   int calls = 0;
   std::function<void()> hook = [&] {

@@ -61,9 +61,9 @@ namespace {
     }                                                                       \
   } while (false)
 
-constexpr int kVars = 4;      // 0 and 1 have a default, 2 and 3 none
-constexpr int kTokens = 8;    // token pool size per implementation
-constexpr int kSaved = 4;     // saved contexts per implementation
+constexpr int kVars = 4;    // 0 and 1 have a default, 2 and 3 none
+constexpr int kTokens = 8;  // token pool size per implementation
+constexpr int kSaved = 4;   // saved contexts per implementation
 constexpr int kFibers = 2;
 constexpr int kMaxNesting = 4;  // nested blocks (run, scoped_set, resume)
 
@@ -267,9 +267,9 @@ void RunHook(uint8_t hook, int payload) noexcept {
         const Result got = GetOf<Impl>(VarOf<Impl>(i));
         if (contents.count(i) == 1) {
           // Present: its value, unless its copy throws.
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(
-              got.outcome == Outcome::kCopyError ||
-              (got.outcome == Outcome::kValue && got.payload == contents.at(i)));
+          PERSIST_CONTEXTVARS_FUZZ_CHECK(got.outcome == Outcome::kCopyError ||
+                                         (got.outcome == Outcome::kValue &&
+                                          got.payload == contents.at(i)));
         } else {
           PERSIST_CONTEXTVARS_FUZZ_CHECK(
               got.outcome == (i < 2 ? Outcome::kValue : Outcome::kLookupError));
@@ -319,7 +319,8 @@ struct Side {
   }
 
   Context outer;  // the caller's context while the program runs
-  std::vector<std::optional<Token>> tokens = std::vector<std::optional<Token>>(kTokens);
+  std::vector<std::optional<Token>> tokens =
+      std::vector<std::optional<Token>>(kTokens);
   std::vector<Context> saved;
   std::vector<Context> fiber_slots;  // naive only: the fibers' contexts
 };
@@ -374,14 +375,15 @@ class Program {
           PERSIST_CONTEXTVARS_FUZZ_CHECK(GetOf<HamtImpl>(H(v)) ==
                                          GetOf<NaiveImpl>(N(v)));
           const Result h = Capture([&] {
-            return Result{Outcome::kValue,
-                          H(v).get(Value<HamtImpl>(-7, kNoHook, kNoHook, false))
-                              .payload};
+            return Result{
+                Outcome::kValue,
+                H(v).get(Value<HamtImpl>(-7, kNoHook, kNoHook, false)).payload};
           });
           const Result n = Capture([&] {
             return Result{
                 Outcome::kValue,
-                N(v).get(Value<NaiveImpl>(-7, kNoHook, kNoHook, false)).payload};
+                N(v).get(Value<NaiveImpl>(-7, kNoHook, kNoHook, false))
+                    .payload};
           });
           PERSIST_CONTEXTVARS_FUZZ_CHECK(h == n);
           break;
@@ -404,9 +406,8 @@ class Program {
           break;
         case 7: {  // ==, between saved contexts and with the current one
           const int s = in_.Next() % kSaved, t = in_.Next() % kSaved;
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(
-              (hamt_.saved[s] == hamt_.saved[t]) ==
-              (naive_.saved[s] == naive_.saved[t]));
+          PERSIST_CONTEXTVARS_FUZZ_CHECK((hamt_.saved[s] == hamt_.saved[t]) ==
+                                         (naive_.saved[s] == naive_.saved[t]));
           PERSIST_CONTEXTVARS_FUZZ_CHECK(
               (HamtImpl::copy_context() != hamt_.saved[s]) ==
               (NaiveImpl::copy_context() != naive_.saved[s]));
@@ -489,8 +490,7 @@ class Program {
     const int v = VarIndex(), slot = in_.Next() % kTokens;
     const uint8_t payload = in_.Next(), flags = in_.Next();
     hamt_.tokens[slot].emplace(H(v).set(MakeValue<HamtImpl>(payload, flags)));
-    naive_.tokens[slot].emplace(
-        N(v).set(MakeValue<NaiveImpl>(payload, flags)));
+    naive_.tokens[slot].emplace(N(v).set(MakeValue<NaiveImpl>(payload, flags)));
   }
 
   // Resets a pooled token through any variable: valid, used, another
@@ -579,9 +579,8 @@ class Program {
       PERSIST_CONTEXTVARS_FUZZ_CHECK(ContentsOf<HamtImpl>(hamt_.saved[s]) ==
                                      ContentsOf<NaiveImpl>(naive_.saved[s]));
       for (int t = 0; t < s; ++t) {
-        PERSIST_CONTEXTVARS_FUZZ_CHECK(
-            hamt_.saved[s].is(hamt_.saved[t]) ==
-            naive_.saved[s].is(naive_.saved[t]));
+        PERSIST_CONTEXTVARS_FUZZ_CHECK(hamt_.saved[s].is(hamt_.saved[t]) ==
+                                       naive_.saved[s].is(naive_.saved[t]));
       }
     }
     for (int slot = 0; slot < kTokens; ++slot) {

@@ -51,8 +51,8 @@ TEST(ContextvarsFuzzerReplayTest, ReplaysTheSeedCorpus) {
 
 TEST(ContextvarsFuzzerReplayTest, EmptyAndTruncatedInputsAreFine) {
   // set, run (set, yield-less fiber resume, end), ==, reset, truncated.
-  const uint8_t program[] = {0, 2, 3, 9, 0x41, 4, 1, 0,  1, 1,
-                             5, 13, 0, 2, 1,  7, 0, 1, 1, 3, 2};
+  const uint8_t program[] = {0,  2, 3, 9, 0x41, 4, 1, 0, 1, 1, 5,
+                             13, 0, 2, 1, 7,    0, 1, 1, 3, 2};
   for (size_t size = 0; size <= sizeof(program); ++size) {
     LLVMFuzzerTestOneInput(program, size);
   }

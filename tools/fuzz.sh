@@ -105,8 +105,9 @@ fuzz() {
     "$out/$fuzzer.log" || true
   if [ "$status" -ne 0 ]; then
     tail -n 40 "$out/$fuzzer.log"
-    echo "==> $fuzzer failed (status $status); inputs: $(ls "$out/$fuzzer"-crash-* \
-      "$out/$fuzzer"-timeout-* "$out/$fuzzer"-oom-* 2>/dev/null | tr '\n' ' ')"
+    echo "==> $fuzzer failed (status $status); inputs:" \
+      "$(ls "$out/$fuzzer"-crash-* "$out/$fuzzer"-timeout-* \
+        "$out/$fuzzer"-oom-* 2>/dev/null | tr '\n' ' ')"
     rm -rf "$work"
     return 1
   fi

@@ -117,7 +117,7 @@ class ThreadSlot {
   struct ThreadState {
     State* current;  // one reference, owned by the thread
     uint32_t filled_count;
-    bool release_registered;  // ReleaseAtThreadExit will run
+    bool release_registered;        // ReleaseAtThreadExit will run
     uint8_t filled[kGetCacheSize];  // indices of the non-empty entries
   };
 
