@@ -40,8 +40,9 @@
 #include "contextvars/internal/ref_ptr.h"
 
 // The handle of this module (executable or shared object), which a
-// thread-exit callback is registered with (defined by the C++ runtime).
-extern "C" void* __dso_handle;  // NOLINT(bugprone-reserved-identifier)
+// thread-exit callback is registered with (defined, hidden, by the C++
+// runtime's startup files in every module).
+extern "C" __attribute__((visibility("hidden"))) void* __dso_handle;  // NOLINT
 
 namespace contextvars {
 namespace internal {
