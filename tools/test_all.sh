@@ -72,7 +72,7 @@ step "cmake + ctest, g++" cmake_build_and_test gcc
 step "cmake + ctest, clang" cmake_build_and_test clang
 step "valgrind on a subset" valgrind_subset
 step "aarch64 switcher under qemu" bash tools/test_aarch64.sh
-step "libFuzzer, bounded (hamt, contextvars)" bash tools/fuzz.sh "${FUZZ_SECONDS:-60}"
+step "libFuzzer, bounded" bash tools/fuzz.sh "${FUZZ_SECONDS:-60}"
 step "benchmark report unit test" python3 bench/make_report_test.py
 step "benchmark smoke run" benchmark_smoke
 step "consumers: Bazel, CMake find_package, add_subdirectory" \
