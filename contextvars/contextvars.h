@@ -68,15 +68,51 @@
 //   at most once. Python's Token is a reference; pass ours by reference.
 // - Equality of values (Context::operator==) uses T's operator== when T has
 //   one, captured when the value is set; otherwise two values are equal only
-//   when they are the same set() (identity).
-// - Iterating a Context: iterators are invalidated by set()/reset() in that
-//   context, like a container's. To set while iterating the current context,
-//   iterate a copy: `for (auto entry : ctx.copy())`. Order is unspecified.
+//   when they are the same set() (identity). set() never compares values:
+//   setting an equal value replaces it.
+// - Iterating a Context iterates its contents at begin(): the iterator holds
+//   an O(1) snapshot, so the loop body may set and reset variables in the
+//   context it iterates, and entries stay valid while the iterator lives.
+//   Order is unspecified.
 // - wrap(f) captures copy_context() once and runs each call of the result in
 //   a fresh copy of it, so the wrapped callable may be called many times and
 //   from several threads at once, and calls never see each other's sets.
 // - ScopedSet must be destroyed in the context it was made in (it resets its
 //   token there); otherwise the reset throws in a destructor: std::terminate.
+//
+// Re-entrancy: T's destructor, copy and move constructors and operator== are
+// user code that may itself use contextvars (a tracing span kept in a
+// ContextVar sets another variable when it closes). No operation runs them
+// while its own state is half-changed, so a re-entrant call sees the state
+// after the operation:
+// - set(v): v is moved into the value's box before anything changes.
+//   reset(token): the value it removes or replaces is destroyed when reset()
+//   returns, after the context, the get() cache and the token (now used())
+//   are updated; the destructor sees the restored value or no value.
+//   ScopedSet's destructor is a reset(). The value a set() replaces is kept
+//   by the returned token (and by every context that still holds it).
+// - Context::operator== matches up both contents as they are at the call,
+//   then calls T's operator== on the pairs that differ; what it sets lands
+//   in the current context afterwards and does not affect the result.
+// - A value is destroyed when the last context, iterator or token holding
+//   it lets go. A context is released when its last handle or run() lets
+//   go, and run() lets go only after it has restored the caller's context:
+//   the destructors see and change the context current at that point (the
+//   caller's, also for wrap()).
+// - get() and Context::get() return a copy made by T's copy constructor (a
+//   throwing copy changes nothing); Context::get() keeps the value alive
+//   while it is copied. A copy constructor run by ContextVar::get() must not
+//   replace or remove the very value it copies (set/reset the same variable
+//   in the same context), for get() holds no reference to it.
+// - Thread exit: the thread's reference to its current context is dropped
+//   after the context is detached (the thread has no current context and no
+//   cache). A destructor that then gets a variable sees an empty context (the
+//   default); one that sets a variable sets it in a fresh context of the
+//   dying thread, which is released the same way (its values destroyed, and
+//   so on) before the thread ends. Nothing leaks. Code running after the C++
+//   thread-exit destructors (pthread key destructors; in the main thread,
+//   atexit handlers and static destructors) must not set variables: that
+//   context would leak.
 //
 // Complexity: get() is O(1) when the per-thread cache hits (the common case:
 // the same variable read again with no set, reset or context switch in

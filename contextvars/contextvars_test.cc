@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -736,6 +738,433 @@ TYPED_TEST(ContextVarsTest, WrapRunsInACopyOfTheContextAtWrapTime) {
   }).join();
   std::function<int(int)> as_function = wrapped;
   EXPECT_EQ(as_function(1), 1);
+}
+
+// ---- User code that re-enters contextvars ----
+//
+// Hooked runs a hook from its destructor: a value whose destructor sets,
+// resets or reads variables, as a tracing span or a metrics guard kept in a
+// ContextVar does when it closes. Only the value a set() boxed runs it:
+// copies (what get() returns) and moved-from values do not. `live` counts
+// the values that still have to run their hook, so a test can tell that
+// every value was destroyed (none leaked with its context).
+struct Hooked {
+  explicit Hooked(std::function<void()> hook_fn, int payload_value = 0)
+      : hook(std::move(hook_fn)), payload(payload_value), armed(true) {
+    ++live;
+  }
+  Hooked(const Hooked& other)
+      : hook(other.hook), payload(other.payload), armed(false) {}
+  Hooked(Hooked&& other) noexcept
+      : hook(std::move(other.hook)),
+        payload(other.payload),
+        armed(std::exchange(other.armed, false)) {}
+  Hooked& operator=(const Hooked&) = delete;
+  ~Hooked() {
+    if (!armed) return;
+    --live;
+    if (hook) hook();
+  }
+
+  static inline std::atomic<int> live{0};
+  std::function<void()> hook;
+  int payload;
+  bool armed;
+};
+
+// A value whose operator== runs a hook (e.g. sets a variable).
+struct HookedEquality {
+  int payload;
+  std::function<void()>* hook;
+  friend bool operator==(const HookedEquality& a, const HookedEquality& b) {
+    if (a.hook != nullptr && *a.hook) (*a.hook)();
+    return a.payload == b.payload;
+  }
+};
+
+// A value whose copy throws (get() copies).
+struct ThrowingCopy {
+  explicit ThrowingCopy(int value) : payload(value) {}
+  ThrowingCopy(const ThrowingCopy& other) : payload(other.payload) {
+    if (other.throw_on_copy) throw std::runtime_error("copy of ThrowingCopy");
+  }
+  ThrowingCopy(ThrowingCopy&& other) noexcept = default;
+  int payload;
+  bool throw_on_copy = true;
+};
+
+template <class Impl>
+using ReentrantTest = ContextVarsTest<Impl>;
+TYPED_TEST_SUITE(ReentrantTest, Implementations, ImplNames);
+
+#define USE_REENTRANT_TYPES                              \
+  USE_IMPL_TYPES;                                        \
+  using HookedVar = typename Impl::template Var<Hooked>; \
+  (void)sizeof(HookedVar*)
+
+TYPED_TEST(ReentrantTest, ResetErasingAValueWhoseDestructorSetsAVariable) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar other("other");
+  IntVar bystander("bystander");
+  bystander.set(1);
+  bool ran = false;
+  typename Impl::template Token<Hooked>* token_seen = nullptr;
+  auto token = var.set(Hooked([&] {
+    ran = true;
+    // The reset has finished: the value is gone, the token used, and get()
+    // does not see a stale cache entry.
+    EXPECT_FALSE(Impl::copy_context().contains(var));
+    EXPECT_TRUE(token_seen->used());
+    EXPECT_EQ(var.get(Hooked(nullptr, -1)).payload, -1);
+    other.set(7);
+    other.set(8);
+  }));
+  token_seen = &token;
+  EXPECT_EQ(var.get().payload, 0);  // fills the get() cache
+  var.reset(token);
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(other.get(), 8);  // the destructor's sets are not lost
+  EXPECT_EQ(bystander.get(), 1);
+  EXPECT_EQ(Impl::copy_context().size(), 2u);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+}
+
+TYPED_TEST(ReentrantTest, ResetRestoringAnOldValueDestroysTheReplacedOneAfter) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar other("other");
+  std::vector<std::unique_ptr<IntVar>> many;  // a deeper trie
+  for (int i = 0; i < 100; ++i) {
+    many.push_back(std::make_unique<IntVar>("v" + std::to_string(i)));
+    many.back()->set(i);
+  }
+  var.set(Hooked(nullptr, 1));
+  auto token = var.set(Hooked(
+      [&] {
+        EXPECT_EQ(var.get().payload, 1);  // already restored
+        for (int i = 0; i < 100; ++i) many[i]->set(i + 1000);
+        other.set(5);
+      },
+      2));
+  EXPECT_EQ(var.get().payload, 2);
+  var.reset(token);
+  EXPECT_EQ(var.get().payload, 1);
+  EXPECT_EQ(other.get(), 5);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(many[i]->get(), i + 1000);
+}
+
+TYPED_TEST(ReentrantTest, DestructorResettingAnotherVariablesToken) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar other("other");
+  auto other_token = other.set(3);
+  auto token = var.set(Hooked([&] {
+    other.reset(other_token);
+    EXPECT_THROW(other.reset(other_token), contextvars::TokenUsedError);
+  }));
+  var.reset(token);
+  EXPECT_TRUE(other_token.used());
+  EXPECT_EQ(Impl::copy_context().size(), 0u);
+}
+
+TYPED_TEST(ReentrantTest, DestructorResettingTheTokenBeingReset) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  typename Impl::template Token<Hooked>* token_seen = nullptr;
+  auto token = var.set(Hooked([&] {
+    EXPECT_THROW(var.reset(*token_seen), contextvars::TokenUsedError);
+  }));
+  token_seen = &token;
+  var.reset(token);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+}
+
+TYPED_TEST(ReentrantTest, ScopedSetOfAValueWhoseDestructorSets) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar depth("depth", 0);
+  {
+    auto scoped = var.scoped_set(Hooked([&] { depth.set(depth.get() + 1); }));
+    auto inner = var.scoped_set(Hooked([&] { depth.set(depth.get() + 10); }));
+  }
+  EXPECT_EQ(depth.get(), 11);
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+}
+
+TYPED_TEST(ReentrantTest, SetOfAnEqualValueWhoseOperatorEqualsSets) {
+  using Impl = TypeParam;
+  typename Impl::template Var<HookedEquality> var("eq");
+  typename Impl::template Var<int> other("other");
+  std::vector<std::unique_ptr<typename Impl::template Var<int>>> many;
+  int calls = 0;
+  std::function<void()> hook = [&] {
+    ++calls;
+    for (auto& v : many) v->set(calls);
+    other.set(calls);
+  };
+  for (int i = 0; i < 40; ++i) {
+    many.push_back(std::make_unique<typename Impl::template Var<int>>(
+        "m" + std::to_string(i)));
+  }
+  var.set(HookedEquality{1, &hook});
+  var.set(HookedEquality{1, &hook});  // may compare the values, or not
+  var.set(HookedEquality{2, &hook});
+  EXPECT_EQ(var.get().payload, 2);
+  EXPECT_EQ(other.get(-1), calls == 0 ? -1 : calls);
+  EXPECT_EQ(Impl::copy_context().size(), calls == 0 ? 1u : 42u);
+}
+
+TYPED_TEST(ReentrantTest, EqualityWhoseOperatorEqualsSetsInTheComparedContext) {
+  using Impl = TypeParam;
+  using Context = typename Impl::Context;
+  typename Impl::template Var<HookedEquality> var("eq");
+  std::vector<std::unique_ptr<typename Impl::template Var<int>>> many;
+  for (int i = 0; i < 200; ++i) {
+    many.push_back(std::make_unique<typename Impl::template Var<int>>(
+        "m" + std::to_string(i)));
+  }
+  int calls = 0;
+  std::function<void()> hook = [&] {
+    ++calls;
+    for (auto& v : many) v->set(calls * 1000);  // edits the current context
+  };
+  Context current;
+  Context other;
+  other.run([&] {
+    for (int i = 0; i < 200; ++i) many[i]->set(i);
+    var.set(HookedEquality{1, &hook});
+  });
+  current.run([&] {
+    for (int i = 0; i < 200; ++i) many[i]->set(i);
+    var.set(HookedEquality{1, &hook});  // an equal value, another box
+    // == compares the contents at the call; the sets made by operator==
+    // land in `current` afterwards.
+    EXPECT_TRUE(current == other);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(many[0]->get(), 1000);
+    EXPECT_TRUE(current != other);  // may run operator== again, or not
+  });
+  EXPECT_EQ(current.get(*many[199]), calls * 1000);
+  EXPECT_EQ(other.get(*many[199]), 199);
+}
+
+TYPED_TEST(ReentrantTest, IteratingTheCurrentContextWhileSetting) {
+  USE_IMPL_TYPES;
+  std::vector<std::unique_ptr<IntVar>> vars;
+  for (int i = 0; i < 100; ++i) {
+    vars.push_back(std::make_unique<IntVar>("v" + std::to_string(i)));
+  }
+  Context ctx;
+  ctx.run([&] {
+    std::vector<typename Impl::template Token<int>> tokens;
+    for (int i = 0; i < 100; ++i) tokens.push_back(vars[i]->set(i));
+    int seen = 0;
+    // Iterators see the contents at begin(); sets and resets in the
+    // iterated context do not invalidate them.
+    for (auto it = ctx.begin(); it != ctx.end(); ++it) {
+      for (int i = 0; i < 100; ++i) {
+        if (it->holds(*vars[i])) {
+          EXPECT_EQ(it->value(*vars[i]), i);
+          vars[i]->reset(tokens[i]);
+          vars[(i + 1) % 100]->set(-1);
+        }
+      }
+      ++seen;
+    }
+    EXPECT_EQ(seen, 100);
+  });
+  // Each variable was reset, then set to -1 if its predecessor came later.
+  for (auto entry : ctx) {
+    for (auto& var : vars) {
+      if (entry.holds(*var)) {
+        EXPECT_EQ(entry.value(*var), -1);
+      }
+    }
+  }
+}
+
+TYPED_TEST(ReentrantTest, DestroyingAContextRunsDestructorsThatSet) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar other("other", 0);
+  const int live_before = Hooked::live.load();
+  auto ctx = std::make_unique<Context>();
+  ctx->run([&] {
+    var.set(Hooked([&] { other.set(other.get() + 1); }));
+  });
+  Context copy = ctx->copy();  // shares the value
+  ctx.reset();
+  EXPECT_EQ(other.get(), 0);
+  copy = Context();  // the last holder: the destructor sets in the current
+  EXPECT_EQ(other.get(), 1);
+  EXPECT_EQ(Hooked::live.load(), live_before);
+}
+
+TYPED_TEST(ReentrantTest, LastHandleDroppedInsideRun) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar where("where", 0);
+  where.set(1);
+  auto ctx = std::make_unique<Context>();
+  ctx->run([&] {
+    where.set(2);
+    var.set(Hooked([&] { where.set(where.get() * 10); }));
+    ctx.reset();  // run() holds the context until it returns
+    EXPECT_EQ(where.get(), 2);
+  });
+  // Destroyed when run() restored the caller's context, so the destructor
+  // saw and changed that one.
+  EXPECT_EQ(where.get(), 10);
+}
+
+TYPED_TEST(ReentrantTest, WrapDestroysTheCallsCopyAfterTheCall) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar calls("calls", 0);
+  auto wrapped = Impl::wrap([&] {
+    var.set(Hooked([&] { calls.set(calls.get() + 1); }));
+  });
+  wrapped();
+  wrapped();
+  EXPECT_EQ(calls.get(), 2);  // in the caller's context, after each call
+  EXPECT_FALSE(Impl::copy_context().contains(var));
+}
+
+TYPED_TEST(ReentrantTest, TokenAssignmentDropsTheOldValueAfterwards) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  using HookedToken = typename Impl::template Token<Hooked>;
+  std::optional<HookedToken> token;
+  bool ran = false;
+  const int live_before = Hooked::live.load();
+  {
+    Context ctx;
+    ctx.run([&] {
+      var.set(Hooked([&] {
+        ran = true;
+        // The assignment has finished: the token is the new one.
+        EXPECT_FALSE(token->used());
+        EXPECT_EQ(token->old_value()->payload, 5);
+      }));
+      token.emplace(var.set(Hooked(nullptr, 4)));  // old value: the hooked
+      var.reset(*token);                           // used, still holds it
+      var.set(Hooked(nullptr, 5));
+    });
+    // Only the token keeps the hooked value now.
+    ctx.run([&] { *token = var.set(Hooked(nullptr, 6)); });
+    EXPECT_TRUE(ran);
+  }
+  token.reset();
+  EXPECT_EQ(Hooked::live.load(), live_before);
+}
+
+TYPED_TEST(ReentrantTest, ThrowingCopyInGetChangesNothing) {
+  using Impl = TypeParam;
+  typename Impl::template Var<ThrowingCopy> var("throwing");
+  var.set(ThrowingCopy(3));
+  EXPECT_THROW(var.get(), std::runtime_error);
+  EXPECT_THROW(var.get(), std::runtime_error);  // also from the cache
+  EXPECT_THROW(Impl::copy_context().get(var), std::runtime_error);
+  EXPECT_EQ(Impl::copy_context().at(var).payload, 3);
+  EXPECT_EQ(Impl::copy_context().size(), 1u);
+}
+
+// copy(), copy_context(), swap_current_context(), iteration and handle
+// copies run no user code: no value is copied (the copy would throw),
+// destroyed (no hook runs) or compared.
+TYPED_TEST(ReentrantTest, CopiesSwapsAndIterationRunNoUserCode) {
+  USE_REENTRANT_TYPES;
+  typename Impl::template Var<ThrowingCopy> throwing("throwing");
+  HookedVar hooked("hooked");
+  int hooks = 0;
+  throwing.set(ThrowingCopy(1));
+  auto token = hooked.set(Hooked([&] { ++hooks; }));
+  Context copy = Impl::copy_context();
+  Context copy_of_copy = copy.copy();
+  Context handle = copy_of_copy;
+  Context slot = copy;
+  swap_current_context(slot);
+  swap_current_context(slot);
+  size_t entries = 0;
+  for (auto entry : handle) {
+    entries += entry.holds(throwing) || entry.holds(hooked) ? 1 : 0;
+  }
+  Impl::wrap([] {})();
+  EXPECT_EQ(entries, 2u);
+  EXPECT_EQ(hooks, 0);
+  EXPECT_TRUE(copy.is(slot));
+  hooked.reset(token);  // the copies still hold the value
+  EXPECT_EQ(hooks, 0);
+  slot = handle = copy_of_copy = copy = Context();
+  EXPECT_EQ(hooks, 1);
+}
+
+// A thread ends with values whose destructors set and read variables: they
+// land in a fresh context of the dying thread, which is drained and freed in
+// turn (LeakSanitizer checks that nothing leaks; `live` that every value was
+// destroyed).
+TYPED_TEST(ReentrantTest, ThreadExitWithValuesWhoseDestructorsSet) {
+  USE_REENTRANT_TYPES;
+  HookedVar first("first");
+  HookedVar second("second");
+  IntVar counter("counter", 0);
+  std::atomic<int> destroyed{0};
+  const int live_before = Hooked::live.load();
+  std::thread([&] {
+    first.set(Hooked([&] {
+      ++destroyed;
+      EXPECT_EQ(counter.get(), 0);  // a fresh context: the default
+      EXPECT_FALSE(Impl::copy_context().contains(first));
+      counter.set(1);
+      second.set(Hooked([&] {
+        ++destroyed;
+        EXPECT_EQ(counter.get(), 0);  // yet another fresh context
+        second.set(Hooked([&] { ++destroyed; }));
+      }));
+    }));
+  }).join();
+  EXPECT_EQ(destroyed.load(), 3);
+  EXPECT_EQ(Hooked::live.load(), live_before);
+}
+
+// The same on several threads at once (for ThreadSanitizer): each thread sets
+// and resets values whose destructors set variables, runs a shared context
+// one thread after another, and exits with such values in its context.
+TYPED_TEST(ReentrantTest, ReentrantDestructorsOnManyThreads) {
+  USE_REENTRANT_TYPES;
+  HookedVar var("span");
+  IntVar counter("counter", 0);
+  std::atomic<int> hooks{0};
+  Context shared;
+  std::mutex shared_mutex;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto token = var.set(Hooked([&] {
+          ++hooks;
+          counter.set(counter.get() + 1);
+        }));
+        var.reset(token);
+        if (i % 50 == 0) {
+          std::lock_guard<std::mutex> lock(shared_mutex);
+          shared.run([&] {
+            var.set(Hooked([&] {
+              ++hooks;
+              counter.set(counter.get() + 1);
+            }));
+          });
+        }
+      }
+      EXPECT_EQ(counter.get(), 200);
+      var.set(Hooked([&] { ++hooks; counter.set(-1); }));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  // 800 resets, 15 replaced in `shared`, 4 at thread exit.
+  EXPECT_EQ(hooks.load(), 800 + 15 + 4);
+  EXPECT_EQ(shared.get(counter), 15);
 }
 
 }  // namespace

@@ -68,6 +68,20 @@
 // throws, the operation has no effect (every existing map is unchanged) and
 // nothing leaks. at() throws hamt::KeyNotFoundError (a std::out_of_range).
 //
+// Re-entrancy: an update on an rvalue (`m = std::move(m).set(k, v)`, and
+// erase and update likewise) edits the nodes of `m` in place, and the
+// destructors of the K and V it replaces or removes run in the middle of
+// that edit. Such a destructor must not access `m` (read, update, assign or
+// destroy it, directly or through other calls); other Map objects, even ones
+// sharing nodes with `m`, are fine. The same holds for V's operator==, which
+// set() calls on the old and new value, for any update of `m` (a const& one
+// reads `m`'s nodes while it runs). To run code that may touch `m`, keep a
+// copy of the value that leaves the map (find() first), so that the last
+// reference is dropped after the update. contextvars
+// (contextvars/internal/hamt_mapping.h) does so: its values compare by
+// identity, and the value a set or erase takes out is handed back to the
+// caller, which drops it once the update is committed.
+//
 // Thread-safety: const member functions may be called concurrently, and maps
 // sharing structure may be used, copied and destroyed on different threads
 // (reference counts are atomic). Like any value, one Map object must not be

@@ -1,64 +1,72 @@
 #!/usr/bin/env bash
-# Builds proptest/hamt_fuzzer.cc with libFuzzer, ASan and UBSan (clang, no
-# Bazel) and fuzzes hamt::Map for a bounded time on a copy of the seed corpus:
-#   tools/fuzz.sh [seconds]                  # default 60
+# Builds the libFuzzer harnesses with ASan and UBSan (clang, no Bazel) and
+# fuzzes each for a bounded time on a copy of its seed corpus:
+#   proptest/hamt_fuzzer.cc         hamt::Map against std::unordered_map
+#   proptest/contextvars_fuzzer.cc  contextvars against contextvars::naive
+# Usage:
+#   tools/fuzz.sh [seconds]                  # default 60, split between both
+#   tools/fuzz.sh --only contextvars [seconds]   # one fuzzer, all the time
 #   tools/fuzz.sh --update-corpus [seconds]  # then merge the finds into
-#                                            # proptest/corpus/hamt_fuzzer
-# Exits non-zero when the fuzzer finds a crash; the input that crashed is left
-# in build-fuzz/ (crash-*), replay it with build-fuzz/hamt_fuzzer FILE.
+#                                            # proptest/corpus/<fuzzer>
+# Exits non-zero when a fuzzer finds a crash; the input that crashed is left
+# in build-fuzz/ (<fuzzer>-crash-*), replay it with build-fuzz/<fuzzer> FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/require_packages.sh
 require_packages clang libclang-rt-14-dev libabsl-dev python3
 
 update_corpus=0
-if [ "${1:-}" = --update-corpus ]; then
-  update_corpus=1
-  shift
-fi
+only=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --update-corpus) update_corpus=1; shift ;;
+    --only) only=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 seconds=${1:-60}
 out=${FUZZ_BUILD_DIR:-build-fuzz}
-seeds=proptest/corpus/hamt_fuzzer
 cxx=${FUZZ_CXX:-clang++}
 mkdir -p "$out"
+case "$only" in
+  "") fuzzers=(hamt_fuzzer contextvars_fuzzer) ;;
+  hamt|contextvars) fuzzers=("${only}_fuzzer") ;;
+  *) echo "--only takes hamt or contextvars" >&2; exit 2 ;;
+esac
+share=$((seconds / ${#fuzzers[@]}))
+[ "$share" -ge 1 ] || share=1
 
-echo "==> building $out/hamt_fuzzer with $cxx"
-"$cxx" -std=c++17 -O1 -g -I. -Wall -Wextra -Werror \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -fno-omit-frame-pointer proptest/hamt_fuzzer.cc \
-  -labsl_hash -labsl_city -labsl_low_level_hash -o "$out/hamt_fuzzer"
+build() {
+  local fuzzer=$1 sources=(proptest/$1.cc)
+  if [ "$fuzzer" = contextvars_fuzzer ]; then
+    local arch
+    arch=$(uname -m)
+    [ "$arch" = aarch64 ] || arch=x86_64
+    sources+=(fibers/fiber.cc fibers/internal/stack.cc
+      "fibers/internal/switch_stack_$arch.S")
+  fi
+  echo "==> building $out/$fuzzer with $cxx"
+  "$cxx" -std=c++17 -O1 -g -I. -Wall -Wextra -Werror \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -fno-omit-frame-pointer "${sources[@]}" \
+    -labsl_hash -labsl_city -labsl_low_level_hash -o "$out/$fuzzer"
+}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hamt_fuzzer_corpus.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cp "$seeds"/* "$work"/ 2>/dev/null || true
-echo "==> fuzzing for ${seconds}s from $(ls "$work" | wc -l) seeds" \
-  "(log: $out/hamt_fuzzer.log)"
-status=0
-"$out/hamt_fuzzer" "$work" -max_total_time="$seconds" -max_len=512 \
-  -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$out/" >"$out/hamt_fuzzer.log" 2>&1 || status=$?
-grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' \
-  "$out/hamt_fuzzer.log" || true
-if [ "$status" -ne 0 ]; then
-  tail -n 40 "$out/hamt_fuzzer.log"
-  echo "==> the fuzzer failed (status $status); inputs: $(ls "$out"/crash-* \
-    "$out"/timeout-* "$out"/oom-* 2>/dev/null | tr '\n' ' ')"
-  exit 1
-fi
-echo "==> no crash; corpus grew to $(ls "$work" | wc -l) inputs"
-
-if [ "$update_corpus" -eq 1 ]; then
-  # Keep the seed corpus small (tens of files) with the coverage of all the
-  # finds: merge on edges alone, pack the merged programs of each hash eight
-  # to a file (a program is a byte naming the hash, then operations, so
-  # bodies concatenate), keep the packs that add coverage, then the single
-  # programs that still add some.
-  tmp=$(mktemp -d "${TMPDIR:-/tmp}/hamt_fuzzer_merge.XXXXXX")
+# The HAMT corpus is kept small (tens of files) with the coverage of all the
+# finds: merge on edges alone, pack the merged programs of each hash eight to
+# a file (a program is a byte naming the hash, then operations, so bodies
+# concatenate), keep the packs that add coverage, then the single programs
+# that still add some. The contextvars corpus is merged on edges alone.
+update_seeds() {
+  local fuzzer=$1 work=$2 seeds=proptest/corpus/$1
+  local tmp
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/${fuzzer}_merge.XXXXXX")
   mkdir "$tmp/edges" "$tmp/packed" "$tmp/seeds"
-  merge() { "$out/hamt_fuzzer" -merge=1 -use_counters=0 "$@" \
-    >>"$out/hamt_fuzzer.log" 2>&1; }
-  merge "$tmp/edges" "$work"
-  python3 - "$tmp/edges" "$tmp/packed" <<'PACK'
+  merge() { "$out/$fuzzer" -merge=1 -use_counters=0 "$@" \
+    >>"$out/$fuzzer.log" 2>&1; }
+  if [ "$fuzzer" = hamt_fuzzer ]; then
+    merge "$tmp/edges" "$work"
+    python3 - "$tmp/edges" "$tmp/packed" <<'PACK'
 import os, sys
 source, packed = sys.argv[1:]
 bodies = {}
@@ -72,11 +80,45 @@ for hash_choice, group in bodies.items():
         with open(os.path.join(packed, "%d_%03d" % (hash_choice, i)), "wb") as f:
             f.write(bytes([hash_choice]) + b"".join(group[i:i + 8]))
 PACK
-  merge "$tmp/seeds" "$tmp/packed"
-  merge "$tmp/seeds" "$tmp/edges"
+    merge "$tmp/seeds" "$tmp/packed"
+    merge "$tmp/seeds" "$tmp/edges"
+  else
+    merge "$tmp/seeds" "$work"
+  fi
   rm -rf "$seeds"
   mkdir -p "$seeds"
   cp "$tmp/seeds"/* "$seeds"/
   rm -rf "$tmp"
   echo "==> $seeds now holds $(ls "$seeds" | wc -l) inputs"
-fi
+}
+
+fuzz() {
+  local fuzzer=$1 seeds=proptest/corpus/$1 work status=0
+  work=$(mktemp -d "${TMPDIR:-/tmp}/${fuzzer}_corpus.XXXXXX")
+  cp "$seeds"/* "$work"/ 2>/dev/null || true
+  echo "==> fuzzing $fuzzer for ${share}s from $(ls "$work" | wc -l) seeds" \
+    "(log: $out/$fuzzer.log)"
+  "$out/$fuzzer" "$work" -max_total_time="$share" -max_len=512 \
+    -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$out/$fuzzer-" >"$out/$fuzzer.log" 2>&1 || status=$?
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' \
+    "$out/$fuzzer.log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -n 40 "$out/$fuzzer.log"
+    echo "==> $fuzzer failed (status $status); inputs:" \
+      "$(ls "$out/$fuzzer"-crash-* "$out/$fuzzer"-timeout-* \
+        "$out/$fuzzer"-oom-* 2>/dev/null | tr '\n' ' ')"
+    rm -rf "$work"
+    return 1
+  fi
+  echo "==> $fuzzer: no crash; corpus grew to $(ls "$work" | wc -l) inputs"
+  [ "$update_corpus" -eq 0 ] || update_seeds "$fuzzer" "$work"
+  rm -rf "$work"
+}
+
+failed=0
+for fuzzer in "${fuzzers[@]}"; do
+  build "$fuzzer"
+  fuzz "$fuzzer" || failed=1
+done
+exit "$failed"

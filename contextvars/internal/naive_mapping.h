@@ -27,6 +27,8 @@ class NaiveMapping {
     return it == map_->end() ? nullptr : &it->second;
   }
 
+  // As HamtMapping::Exchange: returns the replaced value, which the old map
+  // (dropped here) no longer keeps alive.
   ValueRef Exchange(const VarKey& key, ValueRef value) {
     auto next = std::make_shared<Map>(get());
     auto [it, inserted] = next->try_emplace(key);
@@ -36,18 +38,37 @@ class NaiveMapping {
     return old;
   }
 
-  void Erase(const VarKey& key) {
+  // As HamtMapping::Erase: returns the removed value.
+  ValueRef Erase(const VarKey& key) {
+    const ValueRef* found = Find(key);
+    if (found == nullptr) return ValueRef();
+    ValueRef removed = *found;
     auto next = std::make_shared<Map>(get());
     next->erase(key);
     map_ = std::move(next);
+    return removed;
   }
 
   size_t size() const { return get().size(); }
   const_iterator begin() const { return get().begin(); }
   const_iterator end() const { return get().end(); }
 
-  friend bool operator==(const NaiveMapping& a, const NaiveMapping& b) {
-    return a.map_ == b.map_ || a.get() == b.get();
+  // As HamtMapping::Equal: the values' operator== runs after the traversal,
+  // on snapshots.
+  static bool Equal(const NaiveMapping& a, const NaiveMapping& b) {
+    if (a.map_ == b.map_) return true;
+    const NaiveMapping snapshot_a = a;
+    const NaiveMapping snapshot_b = b;
+    const Map& map_a = snapshot_a.get();
+    const Map& map_b = snapshot_b.get();
+    if (map_a.size() != map_b.size()) return false;
+    DeferredValueComparisons values;
+    for (const auto& [key, value] : map_a) {
+      auto it = map_b.find(key);
+      if (it == map_b.end()) return false;
+      if (it->second != value) values.Add(value, it->second);
+    }
+    return values.AllEqual();
   }
 
  private:

@@ -15,18 +15,34 @@
 // Everything on the get() fast path is in trivially constructible and
 // trivially destructible thread_locals, so reading them is a plain
 // %fs-relative access with no initialization guard. The one reference the
-// thread owns on its current context is dropped at thread exit by a separate
-// thread_local (ThreadExitRelease) that is only touched on the slow path that
-// creates the thread's first context.
+// thread owns on its current context is dropped at thread exit by a
+// thread-exit callback (the C++ ABI's __cxa_thread_atexit, what thread_local
+// destructors use) registered on the slow path that creates a context for
+// the thread.
+//
+// Thread exit: the callback detaches the current context (the slot is empty
+// and the cache cleared) and then drops it. The values' destructors may set
+// or get variables: that creates a fresh empty context for the dying thread
+// and registers the callback again, and the C++ runtime runs callbacks
+// registered during thread exit before the thread ends, so every context is
+// drained and freed in turn, however many rounds it takes.
 
 #ifndef PERSIST_CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
 #define PERSIST_CONTEXTVARS_INTERNAL_THREAD_SLOT_H_
 
+#include <cxxabi.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "base/optimization.h"
 #include "contextvars/internal/ref_ptr.h"
+
+// The handle of this module (executable or shared object), which a
+// thread-exit callback is registered with (defined, hidden, by the C++
+// runtime's startup files in every module).
+extern "C" __attribute__((visibility("hidden"))) void* __dso_handle;  // NOLINT
 
 namespace contextvars {
 namespace internal {
@@ -102,32 +118,41 @@ class ThreadSlot {
   struct ThreadState {
     State* current;  // one reference, owned by the thread
     uint32_t filled_count;
+    bool release_registered;        // ReleaseAtThreadExit will run
     uint8_t filled[kGetCacheSize];  // indices of the non-empty entries
   };
 
-  struct ThreadExitRelease {
-    bool armed = false;
-    ~ThreadExitRelease() {
-      // Detach first: destroying the values may run code that reads
-      // variables.
-      State* state = thread_state_.current;
-      thread_state_.current = nullptr;
-      Invalidate();
-      RefPtr<State>::Drop(state);
-    }
-  };
+  // Drops the thread's reference to its current context at thread exit.
+  static void ReleaseAtThreadExit(void*) noexcept {
+    ThreadState& thread = thread_state_;
+    thread.release_registered = false;
+    // Detach first: destroying the values may run code that uses variables;
+    // it then finds no current context and makes a fresh one (InitCurrent
+    // registers this function again for it).
+    State* state = thread.current;
+    thread.current = nullptr;
+    Invalidate();
+    RefPtr<State>::Drop(state);
+  }
 
   static PERSIST_BASE_NOINLINE State* InitCurrent() {
     State* state = RefPtr<State>(new State()).release();
-    thread_state_.current = state;
+    ThreadState& thread = thread_state_;
+    if (!thread.release_registered) {
+      if (__cxxabiv1::__cxa_thread_atexit(&ReleaseAtThreadExit, nullptr,
+                                          &__dso_handle) != 0) {
+        RefPtr<State>::Drop(state);
+        throw std::bad_alloc();
+      }
+      thread.release_registered = true;
+    }
+    thread.current = state;
     Invalidate();
-    thread_exit_release_.armed = true;  // registers its destructor
     return state;
   }
 
   static inline thread_local ThreadState thread_state_ = {};
   static inline thread_local GetCacheEntry get_cache_[kGetCacheSize] = {};
-  static inline thread_local ThreadExitRelease thread_exit_release_;
 };
 
 }  // namespace internal

@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "contextvars/internal/ref_ptr.h"
 
@@ -98,8 +99,11 @@ class ValueBox final : public ValueBoxBase {
   const T value_;
 };
 
-// A value in a context's mapping. Compares equal when it is the same box or
-// the boxes' values compare equal (see ValueBox::Equals).
+// A value in a context's mapping. Its operator== is identity (the same box):
+// that is what the HAMT compares when a set() replaces a value, so no user
+// code (T's operator==) runs while a mapping is being edited. Equality of
+// contents is SameValue(), which the mappings' Equal() calls only after
+// their traversal, on snapshots (see basic_context.h).
 struct ValueRef {
   RefPtr<const ValueBoxBase> box;
 
@@ -108,12 +112,38 @@ struct ValueRef {
     return static_cast<const ValueBox<T>&>(*box).value();
   }
 
-  friend bool operator==(const ValueRef& a, const ValueRef& b) {
-    return a.box == b.box || a.box->Equals(*b.box);
+  friend bool operator==(const ValueRef& a, const ValueRef& b) noexcept {
+    return a.box == b.box;
   }
-  friend bool operator!=(const ValueRef& a, const ValueRef& b) {
-    return !(a == b);
+  friend bool operator!=(const ValueRef& a, const ValueRef& b) noexcept {
+    return a.box != b.box;
   }
+};
+
+// Whether two values of the same variable are equal: the same box, or
+// boxes whose values compare equal (see ValueBox::Equals). Runs user code.
+inline bool SameValue(const ValueRef& a, const ValueRef& b) {
+  return a.box == b.box || a.box->Equals(*b.box);
+}
+
+// The pairs of values a mapping comparison found under the same keys in
+// different boxes. Compares them once the traversal is over; the caller's
+// snapshots keep the boxes alive while their operator== runs, whatever it
+// does to the live contexts.
+class DeferredValueComparisons {
+ public:
+  void Add(const ValueRef& a, const ValueRef& b) {
+    pairs_.emplace_back(a.box.get(), b.box.get());
+  }
+  bool AllEqual() const {
+    for (const auto& [a, b] : pairs_) {
+      if (!a->Equals(*b)) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::pair<const ValueBoxBase*, const ValueBoxBase*>> pairs_;
 };
 
 template <class T>
