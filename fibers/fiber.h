@@ -199,12 +199,13 @@ inline bool Fiber::done() const noexcept {
 
 inline void yield() {
   internal::FiberControl* const fiber = internal::current_fiber;
-  if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr || fiber->unwinding)) {
-    internal::YieldOutsideFiberOrWhileUnwinding(fiber);
+  if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr)) {
+    internal::ThrowYieldOutsideFiber();
   }
+  // (A fiber that yields while ~Fiber unwinds it goes back to ~Fiber, which
+  // sees it suspended and terminates: no check needed here.)
   fiber->status = internal::FiberStatus::kSuspended;
-  // Non-null when resumed by ~Fiber to unwind: tested in a register, where
-  // fiber->unwinding would be one more load after the switch.
+  // Non-null when resumed by ~Fiber to unwind.
   if (PERSIST_BASE_PREDICT_FALSE(internal::SwitchToResumer(fiber) != nullptr)) {
     internal::ThrowFiberUnwind();
   }

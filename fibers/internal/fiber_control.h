@@ -20,6 +20,7 @@
 
 #include "base/optimization.h"
 #include "contextvars/contextvars.h"
+#include "fibers/internal/inline_switch.h"
 #include "fibers/internal/sanitizers.h"
 #include "fibers/internal/stack.h"
 #include "fibers/internal/switch_stack.h"
@@ -59,13 +60,18 @@ struct FiberControl {
   contextvars::Context context;
   // Likewise for the C++ runtime's exception state.
   ExceptionState exception_state;
+#if PERSIST_FIBERS_INLINE_SWITCH
+  SwitchPoint fiber_point;    // where the fiber is suspended
+  SwitchPoint resumer_point;  // where its resumer waits while it runs
+  bool shared_fp_env = false;  // FpEnv::kShared, for every switch
+#else
   // persist_switch_stack, or persist_switch_stack_shared_fp_env for
   // FpEnv::kShared: every switch into and out of this fiber uses it.
   persist_switch_stack_function switch_stack = nullptr;
   void* fiber_sp = nullptr;    // where the fiber is suspended
   void* resumer_sp = nullptr;  // where its resumer waits while it runs
+#endif
   FiberStatus status = FiberStatus::kNotStarted;
-  bool unwinding = false;        // being destroyed: yield() throws FiberUnwind
   std::exception_ptr exception;  // escaped the body, for resume() to rethrow
 #if PERSIST_FIBERS_ASAN
   void* resumer_fake_stack = nullptr;
@@ -93,7 +99,7 @@ void FinishSwitchInto(FiberControl* fiber) noexcept;  // releases the stack
 // FinishSwitchInto, then rethrows the exception that escaped the body, if any.
 void FinishResume(FiberControl* fiber);
 [[noreturn]] void ThrowCannotResume(const FiberControl* fiber);
-[[noreturn]] void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber);
+[[noreturn]] void ThrowYieldOutsideFiber();
 [[noreturn]] void ThrowFiberUnwind();
 // Exchanges the two states (only called when one is not empty).
 void SwapExceptionState(ExceptionState& thread_state,
@@ -108,11 +114,16 @@ PERSIST_BASE_ALWAYS_INLINE inline ExceptionState* ThreadExceptionState() noexcep
   return thread_state;
 }
 
-PERSIST_BASE_ALWAYS_INLINE inline bool HasException(const ExceptionState& state) noexcept {
+// Whether either state is not empty, in one test. Swapping two empty states
+// changes nothing, so "swap when either is not empty" is right before and
+// after a switch alike, and needs no flag kept across it.
+PERSIST_BASE_ALWAYS_INLINE inline bool HasException(
+    const ExceptionState& a, const ExceptionState& b) noexcept {
   // Field by field, not as a struct: a 16-byte load of fields just stored
   // separately stalls store forwarding.
-  return (reinterpret_cast<std::uintptr_t>(state.caught_exceptions) |
-          state.uncaught_exceptions) != 0;
+  return (reinterpret_cast<std::uintptr_t>(a.caught_exceptions) |
+          reinterpret_cast<std::uintptr_t>(b.caught_exceptions) |
+          a.uncaught_exceptions | b.uncaught_exceptions) != 0;
 }
 
 // Runs `fiber` (not running, not finished) until it yields or finishes; on
@@ -130,12 +141,10 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   contextvars::swap_current_context(fiber->context);
   // Both sides are almost always empty (no exception being handled), and
   // then there is nothing to swap. The thread's state stays where it is
-  // (SwitchInto returns on the thread it was called on), and if nothing was
-  // swapped now, the slot is known to be empty on return.
+  // (SwitchInto returns on the thread it was called on).
   ExceptionState& thread_state = *ThreadExceptionState();
-  const bool swapped_exception_state =
-      HasException(thread_state) || HasException(fiber->exception_state);
-  if (PERSIST_BASE_PREDICT_FALSE(swapped_exception_state)) {
+  if (PERSIST_BASE_PREDICT_FALSE(
+          HasException(thread_state, fiber->exception_state))) {
     SwapExceptionState(thread_state, fiber->exception_state);
   }
 #if PERSIST_FIBERS_ASAN
@@ -151,12 +160,17 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   fiber->resumer_tsan_fiber = __tsan_get_current_fiber();
   __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
 #endif
+#if PERSIST_FIBERS_INLINE_SWITCH
+  InlineSwitch(&fiber->resumer_point, &fiber->fiber_point, value,
+               fiber->shared_fp_env);
+#else
   fiber->switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value);
+#endif
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
-  if (PERSIST_BASE_PREDICT_FALSE(swapped_exception_state ||
-                              HasException(thread_state))) {
+  if (PERSIST_BASE_PREDICT_FALSE(
+          HasException(thread_state, fiber->exception_state))) {
     SwapExceptionState(thread_state, fiber->exception_state);
   }
   contextvars::swap_current_context(fiber->context);
@@ -178,8 +192,13 @@ PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noe
 #if PERSIST_FIBERS_TSAN
   __tsan_switch_to_fiber(fiber->resumer_tsan_fiber, 0);
 #endif
+#if PERSIST_FIBERS_INLINE_SWITCH
+  void* value = InlineSwitch(&fiber->fiber_point, &fiber->resumer_point,
+                             nullptr, fiber->shared_fp_env);
+#else
   void* value =
       fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
+#endif
 #if PERSIST_FIBERS_ASAN
   // The next resumer may be another stack than the last one.
   __sanitizer_finish_switch_fiber(fiber->fiber_fake_stack,
