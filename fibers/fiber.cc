@@ -78,8 +78,8 @@ FiberControl::FiberControl(std::function<void()> fiber_body,
       context(options.context ? std::move(*options.context)
                               : contextvars::Context()) {
 #if PERSIST_FIBERS_INLINE_SWITCH
-  shared_fp_env = options.fp_env == FpEnv::kShared;
-  PrepareSwitchPoint(fiber_point, stack.top(), &FiberEntry, this);
+  switch_points.shared_fp_env = options.fp_env == FpEnv::kShared;
+  PrepareSwitchPoint(switch_points.fiber, stack.top(), &FiberEntry, this);
 #else
   switch_stack = options.fp_env == FpEnv::kShared
                      ? &persist_switch_stack_shared_fp_env

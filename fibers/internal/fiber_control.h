@@ -52,6 +52,10 @@ struct FiberControl {
   FiberControl(const FiberControl&) = delete;
   FiberControl& operator=(const FiberControl&) = delete;
 
+#if PERSIST_FIBERS_INLINE_SWITCH
+  // First, so that its address is the FiberControl's (no lea per switch).
+  SwitchPoints switch_points;
+#endif
   std::function<void()> body;
   FiberStack stack;
   // While the fiber is suspended: its current context. While it runs: the
@@ -60,11 +64,7 @@ struct FiberControl {
   contextvars::Context context;
   // Likewise for the C++ runtime's exception state.
   ExceptionState exception_state;
-#if PERSIST_FIBERS_INLINE_SWITCH
-  SwitchPoint fiber_point;    // where the fiber is suspended
-  SwitchPoint resumer_point;  // where its resumer waits while it runs
-  bool shared_fp_env = false;  // FpEnv::kShared, for every switch
-#else
+#if !PERSIST_FIBERS_INLINE_SWITCH
   // persist_switch_stack, or persist_switch_stack_shared_fp_env for
   // FpEnv::kShared: every switch into and out of this fiber uses it.
   persist_switch_stack_function switch_stack = nullptr;
@@ -131,8 +131,12 @@ PERSIST_BASE_ALWAYS_INLINE inline bool HasException(
 // side, so that the caller checks it once). Everything that belongs to the
 // running execution (current fiber, current Context, exception state) is
 // swapped in here and swapped back on return, so the fiber side only
-// switches stacks.
-PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* value = nullptr) noexcept {
+// switches stacks. Returns `fiber`, as handed back by the fiber side in the
+// switch's value register: the caller uses that instead of keeping its own
+// copy across the switch, which clobbers every register (a spill and
+// several reloads at -O2).
+PERSIST_BASE_ALWAYS_INLINE inline FiberControl* SwitchInto(
+    FiberControl* fiber, void* value = nullptr) noexcept {
   // Kept across the switch in this frame: on return, the resumer is the
   // running fiber again.
   FiberControl* const resumer = current_fiber;
@@ -161,10 +165,12 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
 #endif
 #if PERSIST_FIBERS_INLINE_SWITCH
-  InlineSwitch(&fiber->resumer_point, &fiber->fiber_point, value,
-               fiber->shared_fp_env);
+  fiber = static_cast<FiberControl*>(
+      InlineSwitch<kResumerSwitchPoint, kFiberSwitchPoint>(
+          &fiber->switch_points, value));
 #else
-  fiber->switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value);
+  fiber = static_cast<FiberControl*>(
+      fiber->switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value));
 #endif
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
@@ -175,13 +181,14 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   }
   contextvars::swap_current_context(fiber->context);
   current_fiber = resumer;
+  return fiber;
 }
 
 // Runs on the fiber's stack when it yields or finishes (the caller has set
 // the status to kSuspended or kFinished): goes back to the SwitchInto() that
-// ran it, and returns when the fiber is resumed again, with the `value` that
-// SwitchInto() passed (non-null: the fiber is being destroyed and must
-// unwind).
+// ran it (handing it `fiber`, which SwitchInto returns), and returns when the
+// fiber is resumed again, with the `value` that SwitchInto() passed
+// (non-null: the fiber is being destroyed and must unwind).
 PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_start_switch_fiber(
@@ -193,11 +200,11 @@ PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noe
   __tsan_switch_to_fiber(fiber->resumer_tsan_fiber, 0);
 #endif
 #if PERSIST_FIBERS_INLINE_SWITCH
-  void* value = InlineSwitch(&fiber->fiber_point, &fiber->resumer_point,
-                             nullptr, fiber->shared_fp_env);
+  void* value = InlineSwitch<kFiberSwitchPoint, kResumerSwitchPoint>(
+      &fiber->switch_points, fiber);
 #else
   void* value =
-      fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
+      fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, fiber);
 #endif
 #if PERSIST_FIBERS_ASAN
   // The next resumer may be another stack than the last one.
