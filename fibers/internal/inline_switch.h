@@ -20,7 +20,11 @@
 // address, a label just after the asm statement that switched away (IBT: a
 // notrack jump needs no endbr64 at its target; see switch_stack_x86_64.S for
 // CET). No return address is pushed, so the red zone of the code around the
-// asm statement is left alone. A new fiber's first SwitchPoint points at
+// asm statement is left alone. Shadow stacks (SHSTK) are not supported here
+// either: code compiled with -fcf-protection=full marks its object SHSTK
+// whatever its inline asm does, but PrepareSwitchPoint refers to the
+// trampoline, so switch_stack_x86_64.o (IBT only) is always linked in and
+// the output never claims SHSTK. A new fiber's first SwitchPoint points at
 // persist_inline_switch_entry_trampoline (switch_stack_x86_64.S), which calls
 // the entry function with its argument from the top of the new stack and
 // ends unwinding there, as persist_stack_entry_trampoline does for
