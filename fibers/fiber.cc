@@ -53,10 +53,13 @@ void Destroy(FiberControl* fiber) noexcept {
       Die("a running fiber was destroyed (from inside itself or from a fiber "
           "it resumed)");
     case FiberStatus::kSuspended:
-      fiber->unwinding = true;
       SwitchInto(fiber, /*value=*/fiber);
-      // yield() terminates rather than let an unwinding fiber suspend, so
-      // the fiber has finished.
+      // An unwinding fiber that yields again comes back here suspended: it
+      // cannot be finished, and letting it go would leak its stack's objects.
+      if (fiber->status != FiberStatus::kFinished) {
+        Die("a fiber being destroyed yielded: its body swallowed the unwind "
+            "exception (catch (...) without rethrow)");
+      }
       FinishSwitchInto(fiber);
       break;
     case FiberStatus::kNotStarted:
@@ -73,11 +76,16 @@ FiberControl::FiberControl(std::function<void()> fiber_body,
     : body(std::move(fiber_body)),
       stack(AcquireStack(options.stack_size)),
       context(options.context ? std::move(*options.context)
-                              : contextvars::Context()),
-      switch_stack(options.fp_env == FpEnv::kShared
-                       ? &persist_switch_stack_shared_fp_env
-                       : &persist_switch_stack) {
+                              : contextvars::Context()) {
+#if PERSIST_FIBERS_INLINE_SWITCH
+  switch_points.shared_fp_env = options.fp_env == FpEnv::kShared;
+  PrepareSwitchPoint(switch_points.fiber, stack.top(), &FiberEntry, this);
+#else
+  switch_stack = options.fp_env == FpEnv::kShared
+                     ? &persist_switch_stack_shared_fp_env
+                     : &persist_switch_stack;
   fiber_sp = persist_prepare_stack(stack.top(), &FiberEntry, this);
+#endif
 }
 
 FiberControl::~FiberControl() {
@@ -123,12 +131,8 @@ void FinishResume(FiberControl* fiber) {
   }
 }
 
-void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber) {
-  if (fiber == nullptr) {
-    throw std::logic_error("fibers::yield: called outside a fiber");
-  }
-  Die("a fiber being destroyed yielded: its body swallowed the unwind "
-      "exception (catch (...) without rethrow)");
+void ThrowYieldOutsideFiber() {
+  throw std::logic_error("fibers::yield: called outside a fiber");
 }
 
 void ThrowFiberUnwind() { throw FiberUnwind{}; }

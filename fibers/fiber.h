@@ -25,18 +25,18 @@
 // Each fiber also has its own C++ exception-handling state, so a fiber may
 // yield inside a catch handler and still `throw;` its own exception later.
 //
-// Cost: a resume()+yield() round trip is two assembly switches (callee-saved
-// registers, MXCSR and x87 control word), two O(1) Context swaps and no
-// allocation: about 11.5 ns on AMD EPYC, 1.0x a bare Boost.Context
-// jump_fcontext round trip (which saves the same registers but swaps no
-// Context; both are bounded by two slow stmxcsr instructions, and our bare
-// switch is 0.9x Boost's) and over 30x faster than swapcontext (see
-// fiber_benchmark.cc). With FiberOptions::fp_env = FpEnv::kShared the
-// switches skip the floating-point control state (see FpEnv for when that
-// is safe): on an Intel Xeon VM, 5.2-5.6 ns against 8.1-9.0 ns by default
-// and 7.1-7.9 ns for Boost.Context (whose stmxcsr is cheaper there than on
-// AMD). resume() and yield() are always inlined, at -O2 too, so the switch
-// is called from the caller's own frame.
+// Cost: a resume()+yield() round trip is two stack switches (on x86-64
+// inline assembly that saves only the stack pointer, resume address, frame
+// pointer, MXCSR and x87 control word: the compiler keeps whatever else is
+// live; see fibers/internal/inline_switch.h), two O(1) Context swaps and no
+// allocation: 6.9-7.2 ns on AMD EPYC at -O2 and -O3, 0.9x a bare
+// Boost.Context jump_fcontext round trip (which saves every callee-saved
+// register and swaps no Context; both are bounded by the slow stmxcsr and
+// ldmxcsr) and over 30x faster than swapcontext (see fiber_benchmark.cc).
+// With FiberOptions::fp_env = FpEnv::kShared the switches skip the
+// floating-point control state (see FpEnv for when that is safe):
+// 4.1-4.2 ns, 0.55x Boost.Context. resume() and yield() are always inlined,
+// at -O2 too, so the switch runs in the caller's own frame.
 //
 // Linking: the switch is assembly with hidden symbols, called from the
 // inline resume()/yield(), so the fibers library is always a static library
@@ -178,13 +178,13 @@ bool in_fiber() noexcept;
 // too (see fibers/internal/fiber_control.h for why).
 
 inline void Fiber::resume() {
-  internal::FiberControl* const fiber = control_.get();
+  internal::FiberControl* fiber = control_.get();
   if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr ||
                               fiber->status >=
                                   internal::FiberStatus::kRunning)) {
     internal::ThrowCannotResume(fiber);
   }
-  internal::SwitchInto(fiber);
+  fiber = internal::SwitchInto(fiber);
   // Only a finished fiber can have an exception to rethrow.
   if (PERSIST_BASE_PREDICT_FALSE(fiber->status ==
                               internal::FiberStatus::kFinished)) {
@@ -199,12 +199,13 @@ inline bool Fiber::done() const noexcept {
 
 inline void yield() {
   internal::FiberControl* const fiber = internal::current_fiber;
-  if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr || fiber->unwinding)) {
-    internal::YieldOutsideFiberOrWhileUnwinding(fiber);
+  if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr)) {
+    internal::ThrowYieldOutsideFiber();
   }
+  // (A fiber that yields while ~Fiber unwinds it goes back to ~Fiber, which
+  // sees it suspended and terminates: no check needed here.)
   fiber->status = internal::FiberStatus::kSuspended;
-  // Non-null when resumed by ~Fiber to unwind: tested in a register, where
-  // fiber->unwinding would be one more load after the switch.
+  // Non-null when resumed by ~Fiber to unwind.
   if (PERSIST_BASE_PREDICT_FALSE(internal::SwitchToResumer(fiber) != nullptr)) {
     internal::ThrowFiberUnwind();
   }

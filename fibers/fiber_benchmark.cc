@@ -12,7 +12,10 @@
 //   BM_Switch_FiberSharedFpEnv  the same with FiberOptions::fp_env =
 //                           FpEnv::kShared: the switches skip MXCSR and the
 //                           x87 control word
-//   BM_Switch_FiberRaw      persist_switch_stack alone (the same assembly)
+//   BM_Switch_FiberRaw      persist_switch_stack alone: the out-of-line
+//                           switch (Fiber's on AArch64; on x86-64 Fiber
+//                           switches inline, see fibers/internal/
+//                           inline_switch.h, and is faster than this)
 //   BM_Switch_FiberRawSharedFpEnv  persist_switch_stack_shared_fp_env alone
 //   BM_Switch_BoostContext  make_fcontext / jump_fcontext (with a shared
 //                           libboost_context each call also goes through

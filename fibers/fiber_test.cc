@@ -115,6 +115,39 @@ TEST(FiberTest, ManyLiveLocalsSurviveYields) {
   EXPECT_EQ(main_result, ManyLocalsWorkload(2, kRounds + 1, [] {}));
 }
 
+// The same through the shared-FP-env switch (on x86-64 a separate inline
+// asm statement), with x87 values live across it too.
+TEST(FiberTest, ManyLiveLocalsSurviveSharedFpEnvYields) {
+  constexpr int kRounds = 100;
+  std::uint64_t fiber_result = 0;
+  long double fiber_x87 = 0;
+  FiberOptions options;
+  options.fp_env = FpEnv::kShared;
+  Fiber fiber(
+      [&] {
+        long double w = static_cast<long double>(Opaque(3));
+        fiber_result = ManyLocalsWorkload(1, kRounds, [&] {
+          w = w * 0.5L + 1;
+          yield();
+        });
+        fiber_x87 = w;
+      },
+      options);
+  long double main_w = static_cast<long double>(Opaque(4));
+  const std::uint64_t main_result = ManyLocalsWorkload(2, kRounds + 1, [&] {
+    main_w = main_w * 0.25L + 1;
+    fiber.resume();
+  });
+  EXPECT_TRUE(fiber.done());
+  EXPECT_EQ(fiber_result, ManyLocalsWorkload(1, kRounds, [] {}));
+  EXPECT_EQ(main_result, ManyLocalsWorkload(2, kRounds + 1, [] {}));
+  long double expected_fiber_w = 3, expected_main_w = 4;
+  for (int i = 0; i < kRounds; ++i) expected_fiber_w = expected_fiber_w * 0.5L + 1;
+  for (int i = 0; i < kRounds + 1; ++i) expected_main_w = expected_main_w * 0.25L + 1;
+  EXPECT_EQ(fiber_x87, expected_fiber_w);
+  EXPECT_EQ(main_w, expected_main_w);
+}
+
 #if defined(__x86_64__)
 TEST(FiberTest, RoundingModeBelongsToEachSide) {
   ASSERT_EQ(std::fegetround(), FE_TONEAREST);

@@ -20,6 +20,7 @@
 
 #include "base/optimization.h"
 #include "contextvars/contextvars.h"
+#include "fibers/internal/inline_switch.h"
 #include "fibers/internal/sanitizers.h"
 #include "fibers/internal/stack.h"
 #include "fibers/internal/switch_stack.h"
@@ -51,6 +52,10 @@ struct FiberControl {
   FiberControl(const FiberControl&) = delete;
   FiberControl& operator=(const FiberControl&) = delete;
 
+#if PERSIST_FIBERS_INLINE_SWITCH
+  // First, so that its address is the FiberControl's (no lea per switch).
+  SwitchPoints switch_points;
+#endif
   std::function<void()> body;
   FiberStack stack;
   // While the fiber is suspended: its current context. While it runs: the
@@ -59,13 +64,14 @@ struct FiberControl {
   contextvars::Context context;
   // Likewise for the C++ runtime's exception state.
   ExceptionState exception_state;
+#if !PERSIST_FIBERS_INLINE_SWITCH
   // persist_switch_stack, or persist_switch_stack_shared_fp_env for
   // FpEnv::kShared: every switch into and out of this fiber uses it.
   persist_switch_stack_function switch_stack = nullptr;
   void* fiber_sp = nullptr;    // where the fiber is suspended
   void* resumer_sp = nullptr;  // where its resumer waits while it runs
+#endif
   FiberStatus status = FiberStatus::kNotStarted;
-  bool unwinding = false;        // being destroyed: yield() throws FiberUnwind
   std::exception_ptr exception;  // escaped the body, for resume() to rethrow
 #if PERSIST_FIBERS_ASAN
   void* resumer_fake_stack = nullptr;
@@ -93,7 +99,7 @@ void FinishSwitchInto(FiberControl* fiber) noexcept;  // releases the stack
 // FinishSwitchInto, then rethrows the exception that escaped the body, if any.
 void FinishResume(FiberControl* fiber);
 [[noreturn]] void ThrowCannotResume(const FiberControl* fiber);
-[[noreturn]] void YieldOutsideFiberOrWhileUnwinding(const FiberControl* fiber);
+[[noreturn]] void ThrowYieldOutsideFiber();
 [[noreturn]] void ThrowFiberUnwind();
 // Exchanges the two states (only called when one is not empty).
 void SwapExceptionState(ExceptionState& thread_state,
@@ -108,11 +114,16 @@ PERSIST_BASE_ALWAYS_INLINE inline ExceptionState* ThreadExceptionState() noexcep
   return thread_state;
 }
 
-PERSIST_BASE_ALWAYS_INLINE inline bool HasException(const ExceptionState& state) noexcept {
+// Whether either state is not empty, in one test. Swapping two empty states
+// changes nothing, so "swap when either is not empty" is right before and
+// after a switch alike, and needs no flag kept across it.
+PERSIST_BASE_ALWAYS_INLINE inline bool HasException(
+    const ExceptionState& a, const ExceptionState& b) noexcept {
   // Field by field, not as a struct: a 16-byte load of fields just stored
   // separately stalls store forwarding.
-  return (reinterpret_cast<std::uintptr_t>(state.caught_exceptions) |
-          state.uncaught_exceptions) != 0;
+  return (reinterpret_cast<std::uintptr_t>(a.caught_exceptions) |
+          reinterpret_cast<std::uintptr_t>(b.caught_exceptions) |
+          a.uncaught_exceptions | b.uncaught_exceptions) != 0;
 }
 
 // Runs `fiber` (not running, not finished) until it yields or finishes; on
@@ -120,8 +131,12 @@ PERSIST_BASE_ALWAYS_INLINE inline bool HasException(const ExceptionState& state)
 // side, so that the caller checks it once). Everything that belongs to the
 // running execution (current fiber, current Context, exception state) is
 // swapped in here and swapped back on return, so the fiber side only
-// switches stacks.
-PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* value = nullptr) noexcept {
+// switches stacks. Returns `fiber`, as handed back by the fiber side in the
+// switch's value register: the caller uses that instead of keeping its own
+// copy across the switch, which clobbers every register (a spill and
+// several reloads at -O2).
+PERSIST_BASE_ALWAYS_INLINE inline FiberControl* SwitchInto(
+    FiberControl* fiber, void* value = nullptr) noexcept {
   // Kept across the switch in this frame: on return, the resumer is the
   // running fiber again.
   FiberControl* const resumer = current_fiber;
@@ -130,12 +145,10 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   contextvars::swap_current_context(fiber->context);
   // Both sides are almost always empty (no exception being handled), and
   // then there is nothing to swap. The thread's state stays where it is
-  // (SwitchInto returns on the thread it was called on), and if nothing was
-  // swapped now, the slot is known to be empty on return.
+  // (SwitchInto returns on the thread it was called on).
   ExceptionState& thread_state = *ThreadExceptionState();
-  const bool swapped_exception_state =
-      HasException(thread_state) || HasException(fiber->exception_state);
-  if (PERSIST_BASE_PREDICT_FALSE(swapped_exception_state)) {
+  if (PERSIST_BASE_PREDICT_FALSE(
+          HasException(thread_state, fiber->exception_state))) {
     SwapExceptionState(thread_state, fiber->exception_state);
   }
 #if PERSIST_FIBERS_ASAN
@@ -151,23 +164,31 @@ PERSIST_BASE_ALWAYS_INLINE inline void SwitchInto(FiberControl* fiber, void* val
   fiber->resumer_tsan_fiber = __tsan_get_current_fiber();
   __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
 #endif
-  fiber->switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value);
+#if PERSIST_FIBERS_INLINE_SWITCH
+  fiber = static_cast<FiberControl*>(
+      InlineSwitch<kResumerSwitchPoint, kFiberSwitchPoint>(
+          &fiber->switch_points, value));
+#else
+  fiber = static_cast<FiberControl*>(
+      fiber->switch_stack(&fiber->resumer_sp, fiber->fiber_sp, value));
+#endif
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
-  if (PERSIST_BASE_PREDICT_FALSE(swapped_exception_state ||
-                              HasException(thread_state))) {
+  if (PERSIST_BASE_PREDICT_FALSE(
+          HasException(thread_state, fiber->exception_state))) {
     SwapExceptionState(thread_state, fiber->exception_state);
   }
   contextvars::swap_current_context(fiber->context);
   current_fiber = resumer;
+  return fiber;
 }
 
 // Runs on the fiber's stack when it yields or finishes (the caller has set
 // the status to kSuspended or kFinished): goes back to the SwitchInto() that
-// ran it, and returns when the fiber is resumed again, with the `value` that
-// SwitchInto() passed (non-null: the fiber is being destroyed and must
-// unwind).
+// ran it (handing it `fiber`, which SwitchInto returns), and returns when the
+// fiber is resumed again, with the `value` that SwitchInto() passed
+// (non-null: the fiber is being destroyed and must unwind).
 PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_start_switch_fiber(
@@ -178,8 +199,13 @@ PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noe
 #if PERSIST_FIBERS_TSAN
   __tsan_switch_to_fiber(fiber->resumer_tsan_fiber, 0);
 #endif
+#if PERSIST_FIBERS_INLINE_SWITCH
+  void* value = InlineSwitch<kFiberSwitchPoint, kResumerSwitchPoint>(
+      &fiber->switch_points, fiber);
+#else
   void* value =
-      fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, nullptr);
+      fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, fiber);
+#endif
 #if PERSIST_FIBERS_ASAN
   // The next resumer may be another stack than the last one.
   __sanitizer_finish_switch_fiber(fiber->fiber_fake_stack,

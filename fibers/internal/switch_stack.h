@@ -17,6 +17,10 @@
 // (endbr64) and AArch64 BTI (bti c) in .note.gnu.property; it does not
 // support x86-64 shadow stacks (SHSTK) and does not claim to.
 //
+// fibers::Fiber uses this switch on AArch64; on x86-64 it switches with
+// inline assembly instead (fibers/internal/inline_switch.h), which needs
+// only this file's hidden trampoline symbol.
+//
 // This layer knows nothing about exceptions, sanitizers or contexts (see
 // fibers/fiber.h for those); it has no dependencies so that
 // switch_stack_selftest.cc can be cross-compiled and run under qemu.

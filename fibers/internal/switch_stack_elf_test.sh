@@ -32,6 +32,9 @@ case "$arch" in
 esac
 symbols="persist_switch_stack persist_switch_stack_shared_fp_env \
 persist_prepare_stack persist_stack_entry_trampoline"
+# x86-64's fibers switch inline (fibers/internal/inline_switch.h) and refer
+# to the switch code only through this trampoline's address.
+[ "$arch" = x86_64 ] && symbols="$symbols persist_inline_switch_entry_trampoline"
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
@@ -51,18 +54,18 @@ check_direct_calls() {
   # pipefail.)
   dynamic_symbols=$("$readelf" --dyn-syms -W "$so")
   code=$("$objdump" -d "$so")
-  if grep -E 'persist_(switch|prepare)_stack' <<<"$dynamic_symbols"; then
+  if grep -E 'persist_((switch|prepare)_stack|inline_switch)' <<<"$dynamic_symbols"; then
     fail "$so exports the switch symbols"
   fi
   if grep -E '<persist_[a-z_]*@plt>' <<<"$code"; then  # (@plt: objdump's name)
     fail "$so calls the switch through the PLT"
   fi
-  if grep -E 'persist_(switch|prepare)_stack' <<<"$("$readelf" -rW "$so")"; then
+  if grep -E 'persist_((switch|prepare)_stack|inline_switch)' <<<"$("$readelf" -rW "$so")"; then
     fail "$so has dynamic relocations (GOT or PLT) for the switch"
   fi
   # Called (call/bl) or its address taken (lea/adr, annotated <symbol>)
   # pc-relatively, inside the object.
-  grep -Eq '^ +[0-9a-f]+:.*<persist_switch_stack(_shared_fp_env)?>' \
+  grep -Eq '^ +[0-9a-f]+:.*<persist_(switch_stack(_shared_fp_env)?|inline_switch_entry_trampoline)>' \
     <<<"$code" || fail "$so never refers to the switch (is it linked in?)"
 }
 check_direct_calls "$probe"

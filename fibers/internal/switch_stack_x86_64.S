@@ -31,6 +31,7 @@
         .hidden persist_switch_stack
         .hidden persist_switch_stack_shared_fp_env
         .hidden persist_prepare_stack
+        .hidden persist_inline_switch_entry_trampoline
 
 // void* persist_switch_stack(void** save_sp /*rdi*/, void* new_sp /*rsi*/,
 //                            void* value /*rdx*/);
@@ -194,6 +195,25 @@ persist_stack_entry_trampoline:
         ud2
         .cfi_endproc
         .size   persist_stack_entry_trampoline, .-persist_stack_entry_trampoline
+
+// The first resume address of a stack prepared for the inline switch
+// (fibers/internal/inline_switch.h), reached by its `notrack jmp` with rsp at
+// the prepared stack pointer: entry there, arg above it, the switched value
+// in rax. As above, the call leaves entry with rsp % 16 == 8, entry never
+// returns, and the return address is marked undefined so that unwinders stop.
+        .globl  persist_inline_switch_entry_trampoline
+        .type   persist_inline_switch_entry_trampoline, @function
+        .p2align 4
+persist_inline_switch_entry_trampoline:
+        .cfi_startproc
+        .cfi_undefined rip
+        endbr64
+        movq    %rax, %rdi
+        movq    8(%rsp), %rsi
+        callq   *(%rsp)
+        ud2
+        .cfi_endproc
+        .size   persist_inline_switch_entry_trampoline, .-persist_inline_switch_entry_trampoline
 
 // GNU_PROPERTY_X86_FEATURE_1_AND (0xc0000002) = IBT (1), without SHSTK (2);
 // see the CET comment at the top. The linker keeps a feature in its output
