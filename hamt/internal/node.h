@@ -262,7 +262,7 @@ struct NodeLifetime : NodeLayout<K, V> {
     NodeAllocator::deallocate(node, bytes, kAlignment);
   }
 
-  PERSIST_BASE_NOINLINE static void destroy(Node* node, int depth) noexcept {
+  static void destroy(Node* node, int depth) noexcept {
     if (!std::is_trivially_destructible<Pair>::value) {
       Pair* p = pairs(node);
       for (int i = 0, n = pair_count(node, depth); i < n; ++i) p[i].~Pair();
@@ -284,10 +284,7 @@ struct NodeLifetime : NodeLayout<K, V> {
     free_memory(node);
   }
 
-  // Inline: the caller's test of the count, then a call to destroy (the
-  // shape -O3 gives, whatever the consumer's flags).
-  PERSIST_BASE_ALWAYS_INLINE static void release(Node* node,
-                                                 int depth) noexcept {
+  static void release(Node* node, int depth) noexcept {
     // A sole owner skips the atomic read-modify-write.
     if (IsUnique(node) ||
         (node->refcount.fetch_sub(1, std::memory_order_acq_rel) & kCountMask) ==

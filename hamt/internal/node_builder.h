@@ -273,9 +273,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   // Builds `target` from `node` with `edit` applied. When `steal`, pairs are
   // moved, children transferred and `node`'s memory freed; otherwise pairs
   // are copied and children retained, and `node` is untouched.
-  PERSIST_BASE_ALWAYS_INLINE static Node* rebuild(Node* target, Node* node,
-                                                  const Edit& edit,
-                                                  bool steal) {
+  static Node* rebuild(Node* target, Node* node, const Edit& edit, bool steal) {
     Pair* from = pairs(node);
     Pair* to = pairs(target);
     if (steal) {
