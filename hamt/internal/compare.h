@@ -32,36 +32,17 @@ class TrieComparison {
 
   explicit TrieComparison(const KeyEqual& key_equal) : key_equal_(key_equal) {}
 
-  // Iterative along the path of the last differing child (in maps derived
-  // from each other, the only one): one call per comparison, not per level.
   bool equal(const Node* a, const Node* b, int depth) const {
-    for (;;) {
-      if (a == b) return true;
-      if (a->datamap != b->datamap || a->nodemap != b->nodemap) return false;
-      if (depth == kCollisionDepth) return collision_equal(a, b);
-      const int np = PopCount(a->datamap);
-      // (Nodes near the root of a big map hold no pairs.)
-      if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
-      // Children that differ are found by branches, not by a computed
-      // index: the next level's loads then start speculatively instead of
-      // waiting for the comparison (a latency chain per level).
-      const Node* next_a = nullptr;
-      const Node* next_b = nullptr;
-      const bool equal_so_far = ForEachDifferentChild(
-          a, b, PopCount(a->nodemap), [&](const Node* ca, const Node* cb) {
-            if (next_a != nullptr && !equal(next_a, next_b, depth + 1)) {
-              return false;
-            }
-            next_a = ca;
-            next_b = cb;
-            return true;
-          });
-      if (!equal_so_far) return false;
-      if (next_a == nullptr) return true;
-      a = next_a;
-      b = next_b;
-      ++depth;
-    }
+    if (a == b) return true;
+    if (a->datamap != b->datamap || a->nodemap != b->nodemap) return false;
+    if (depth == kCollisionDepth) return collision_equal(a, b);
+    const int np = PopCount(a->datamap);
+    // (Nodes near the root of a big map hold no pairs.)
+    if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
+    return ForEachDifferentChild(a, b, PopCount(a->nodemap),
+                                 [&](const Node* ca, const Node* cb) {
+                                   return equal(ca, cb, depth + 1);
+                                 });
   }
 
   template <class F>
