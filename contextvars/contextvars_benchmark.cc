@@ -142,12 +142,12 @@ void NaiveSizes(benchmark::internal::Benchmark* b) {
   for (int n = 1; n <= 10000; n *= 10) b->Arg(n);
 }
 
-#define PERSIST_CONTEXTVARS_BENCHMARK(op)    \
-  BENCHMARK_TEMPLATE(BM_##op, Hamt)  \
-      ->Name("BM_" #op "_Hamt")      \
-      ->Apply(HamtSizes);            \
-  BENCHMARK_TEMPLATE(BM_##op, Naive) \
-      ->Name("BM_" #op "_Naive")     \
+#define PERSIST_CONTEXTVARS_BENCHMARK(op) \
+  BENCHMARK_TEMPLATE(BM_##op, Hamt)       \
+      ->Name("BM_" #op "_Hamt")           \
+      ->Apply(HamtSizes);                 \
+  BENCHMARK_TEMPLATE(BM_##op, Naive)      \
+      ->Name("BM_" #op "_Naive")          \
       ->Apply(NaiveSizes)
 
 PERSIST_CONTEXTVARS_BENCHMARK(VarGet);

@@ -990,9 +990,7 @@ TYPED_TEST(ReentrantTest, DestroyingAContextRunsDestructorsThatSet) {
   IntVar other("other", 0);
   const int live_before = Hooked::live.load();
   auto ctx = std::make_unique<Context>();
-  ctx->run([&] {
-    var.set(Hooked([&] { other.set(other.get() + 1); }));
-  });
+  ctx->run([&] { var.set(Hooked([&] { other.set(other.get() + 1); })); });
   Context copy = ctx->copy();  // shares the value
   ctx.reset();
   EXPECT_EQ(other.get(), 0);
@@ -1022,9 +1020,8 @@ TYPED_TEST(ReentrantTest, WrapDestroysTheCallsCopyAfterTheCall) {
   USE_REENTRANT_TYPES;
   HookedVar var("span");
   IntVar calls("calls", 0);
-  auto wrapped = Impl::wrap([&] {
-    var.set(Hooked([&] { calls.set(calls.get() + 1); }));
-  });
+  auto wrapped =
+      Impl::wrap([&] { var.set(Hooked([&] { calls.set(calls.get() + 1); })); });
   wrapped();
   wrapped();
   EXPECT_EQ(calls.get(), 2);  // in the caller's context, after each call
@@ -1158,7 +1155,10 @@ TYPED_TEST(ReentrantTest, ReentrantDestructorsOnManyThreads) {
         }
       }
       EXPECT_EQ(counter.get(), 200);
-      var.set(Hooked([&] { ++hooks; counter.set(-1); }));
+      var.set(Hooked([&] {
+        ++hooks;
+        counter.set(-1);
+      }));
     });
   }
   for (auto& thread : threads) thread.join();

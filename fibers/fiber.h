@@ -180,14 +180,14 @@ bool in_fiber() noexcept;
 inline void Fiber::resume() {
   internal::FiberControl* fiber = control_.get();
   if (PERSIST_BASE_PREDICT_FALSE(fiber == nullptr ||
-                              fiber->status >=
-                                  internal::FiberStatus::kRunning)) {
+                                 fiber->status >=
+                                     internal::FiberStatus::kRunning)) {
     internal::ThrowCannotResume(fiber);
   }
   fiber = internal::SwitchInto(fiber);
   // Only a finished fiber can have an exception to rethrow.
   if (PERSIST_BASE_PREDICT_FALSE(fiber->status ==
-                              internal::FiberStatus::kFinished)) {
+                                 internal::FiberStatus::kFinished)) {
     internal::FinishResume(fiber);
   }
 }

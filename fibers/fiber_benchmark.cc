@@ -82,8 +82,8 @@ BENCHMARK(BM_Switch_FiberRaw);
 
 void RawSharedFpEnvEchoEntry(void* value, void* /*arg*/) {
   for (;;) {
-    value = persist_switch_stack_shared_fp_env(&raw_fiber_sp, raw_main_sp,
-                                               value);
+    value =
+        persist_switch_stack_shared_fp_env(&raw_fiber_sp, raw_main_sp, value);
   }
 }
 
@@ -92,8 +92,8 @@ void BM_Switch_FiberRawSharedFpEnv(benchmark::State& state) {
   raw_fiber_sp =
       persist_prepare_stack(stack.top(), RawSharedFpEnvEchoEntry, nullptr);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(
-        persist_switch_stack_shared_fp_env(&raw_main_sp, raw_fiber_sp, nullptr));
+    benchmark::DoNotOptimize(persist_switch_stack_shared_fp_env(
+        &raw_main_sp, raw_fiber_sp, nullptr));
   }
 }
 BENCHMARK(BM_Switch_FiberRawSharedFpEnv);

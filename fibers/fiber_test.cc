@@ -142,8 +142,10 @@ TEST(FiberTest, ManyLiveLocalsSurviveSharedFpEnvYields) {
   EXPECT_EQ(fiber_result, ManyLocalsWorkload(1, kRounds, [] {}));
   EXPECT_EQ(main_result, ManyLocalsWorkload(2, kRounds + 1, [] {}));
   long double expected_fiber_w = 3, expected_main_w = 4;
-  for (int i = 0; i < kRounds; ++i) expected_fiber_w = expected_fiber_w * 0.5L + 1;
-  for (int i = 0; i < kRounds + 1; ++i) expected_main_w = expected_main_w * 0.25L + 1;
+  for (int i = 0; i < kRounds; ++i)
+    expected_fiber_w = expected_fiber_w * 0.5L + 1;
+  for (int i = 0; i < kRounds + 1; ++i)
+    expected_main_w = expected_main_w * 0.25L + 1;
   EXPECT_EQ(fiber_x87, expected_fiber_w);
   EXPECT_EQ(main_w, expected_main_w);
 }
@@ -196,7 +198,8 @@ bool FlushToZero() {
 void SetFlushToZero(bool on) {
   std::uint64_t fpcr;
   asm volatile("mrs %0, fpcr" : "=r"(fpcr));
-  fpcr = on ? (fpcr | (std::uint64_t{1} << 24)) : (fpcr & ~(std::uint64_t{1} << 24));
+  fpcr = on ? (fpcr | (std::uint64_t{1} << 24))
+            : (fpcr & ~(std::uint64_t{1} << 24));
   asm volatile("msr fpcr, %0" ::"r"(fpcr));
 }
 #endif

@@ -272,8 +272,8 @@ Model MergedModel(const Model& a, const Model& b) {
 
 // Every algebra operation on (x, y), with the size its result must have.
 template <class Check>
-void ForEachAlgebraOp(const M& x, const Model& mx, const M& y,
-                      const Model& my, Check check) {
+void ForEachAlgebraOp(const M& x, const Model& mx, const M& y, const Model& my,
+                      Check check) {
   size_t common = 0;
   for (const auto& entry : mx) common += my.count(entry.first);
   size_t thirds = 0;
@@ -281,14 +281,14 @@ void ForEachAlgebraOp(const M& x, const Model& mx, const M& y,
   check([&] { return hamt::merge(x, y).size(); }, MergedModel(mx, my).size());
   check(
       [&] {
-        return hamt::merge_with(x, y,
-                                [](int64_t, const Tracked& p,
-                                   const Tracked& q) {
-                                  if (ShouldFail(copies_until_failure)) {
-                                    throw InjectedFailure();
-                                  }
-                                  return Tracked(p.value() + q.value());
-                                })
+        return hamt::merge_with(
+                   x, y,
+                   [](int64_t, const Tracked& p, const Tracked& q) {
+                     if (ShouldFail(copies_until_failure)) {
+                       throw InjectedFailure();
+                     }
+                     return Tracked(p.value() + q.value());
+                   })
             .size();
       },
       MergedModel(mx, my).size());
@@ -318,8 +318,8 @@ struct AlgebraInputs {
       b = b.set(i * 3, Tracked(-i));
       model_b[i * 3] = -i;
     }
-    derived = a.set(5, Tracked(5)).set(2, Tracked(7)).erase(4).set(
-        1001, Tracked(1));
+    derived =
+        a.set(5, Tracked(5)).set(2, Tracked(7)).erase(4).set(1001, Tracked(1));
     model_derived = model_a;
     model_derived[5] = 5;
     model_derived[2] = 7;
@@ -336,7 +336,8 @@ TEST_P(ExceptionTest, FailingAlgebraLeavesInputsUnchanged) {
   {
     const AlgebraInputs in(GetParam());
     const std::vector<std::pair<const M*, const Model*>> maps = {
-        {&in.a, &in.model_a}, {&in.b, &in.model_b},
+        {&in.a, &in.model_a},
+        {&in.b, &in.model_b},
         {&in.derived, &in.model_derived}};
     // (Not structured bindings: C++17 lambdas cannot capture those.)
     for (const auto& first : maps) {
@@ -395,7 +396,8 @@ TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
   {
     const AlgebraInputs in(GetParam());
     const std::vector<std::pair<const M*, const Model*>> maps = {
-        {&in.a, &in.model_a}, {&in.b, &in.model_b},
+        {&in.a, &in.model_a},
+        {&in.b, &in.model_b},
         {&in.derived, &in.model_derived}};
     // (Not structured bindings: C++17 lambdas cannot capture those.)
     for (const auto& first : maps) {

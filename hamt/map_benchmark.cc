@@ -491,10 +491,10 @@ void BM_Build_StdUnorderedMap(benchmark::State& state) {
 
 // MinTime is left to --benchmark_min_time (a per-benchmark MinTime would
 // override the flag).
-#define PERSIST_HAMT_BENCHMARK(name, max_n)  \
-  BENCHMARK(name)                    \
-      ->Unit(benchmark::kNanosecond) \
-      ->RangeMultiplier(10)          \
+#define PERSIST_HAMT_BENCHMARK(name, max_n) \
+  BENCHMARK(name)                           \
+      ->Unit(benchmark::kNanosecond)        \
+      ->RangeMultiplier(10)                 \
       ->Range(1, max_n)
 
 PERSIST_HAMT_BENCHMARK(BM_Set_Hamt, kMaxSize);

@@ -24,7 +24,7 @@
 
 namespace {
 
-#define PERSIST_HAMT_FUZZ_CHECK(condition)                                          \
+#define PERSIST_HAMT_FUZZ_CHECK(condition)                                  \
   do {                                                                      \
     if (!(condition)) {                                                     \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
@@ -149,10 +149,12 @@ void RunProgram(ByteReader& in) {
             transient.set(key, value);
             model[key] = value;
           } else {
-            PERSIST_HAMT_FUZZ_CHECK(transient.erase(key) == (model.erase(key) == 1));
+            PERSIST_HAMT_FUZZ_CHECK(transient.erase(key) ==
+                                    (model.erase(key) == 1));
           }
           const int* found = transient.find(key);
-          PERSIST_HAMT_FUZZ_CHECK((found != nullptr) == (model.count(key) == 1));
+          PERSIST_HAMT_FUZZ_CHECK((found != nullptr) ==
+                                  (model.count(key) == 1));
           PERSIST_HAMT_FUZZ_CHECK(transient.size() == model.size());
         }
         map = std::move(transient).persistent();

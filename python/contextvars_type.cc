@@ -250,8 +250,7 @@ PyMethodDef context_var_methods[] = {
      "Set the variable's value in the current context; return a Token."},
     {"reset", AsPyCFunction(ContextVarReset), METH_O,
      "Restore the value the variable had before the set() that made token."},
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
-     "See PEP 585"},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -313,8 +312,7 @@ PyGetSetDef token_getset[] = {
 };
 
 PyMethodDef token_methods[] = {
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
-     "See PEP 585"},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -340,8 +338,8 @@ void ContextDealloc(PyObject* object) {
   DeferredDecref::Drain();
 }
 
-PyObject* ContextRun(PyObject* object, PyObject* const* args,
-                     Py_ssize_t nargs, PyObject* kwnames) {
+PyObject* ContextRun(PyObject* object, PyObject* const* args, Py_ssize_t nargs,
+                     PyObject* kwnames) {
   if (nargs < 1) {
     PyErr_SetString(PyExc_TypeError,
                     "run() missing 1 required positional argument");
@@ -457,8 +455,7 @@ PyObject* ContextRichCompare(PyObject* a, PyObject* b, int op) {
 // iterating change nothing (CPython's iterators walk an immutable HAMT).
 // len() is the size of the context, like CPython's.
 struct ContextIterObject {
-  PyObject_HEAD
-  bool constructed;
+  PyObject_HEAD bool constructed;
   internal::Embedded<contextvars::Context> snapshot;
   internal::Embedded<contextvars::Context::iterator> position;
 };
@@ -543,7 +540,7 @@ PyMethodDef context_methods[] = {
 
 PyMappingMethods context_as_mapping = {ContextLength, ContextGetItem, nullptr};
 PySequenceMethods context_as_sequence = {
-    nullptr, nullptr, nullptr, nullptr, nullptr,
+    nullptr, nullptr, nullptr,         nullptr, nullptr,
     nullptr, nullptr, ContextContains, nullptr, nullptr,
 };
 
@@ -552,7 +549,9 @@ PyObject* CopyContext(PyObject*, PyObject*) {
 }
 
 PyMethodDef copy_context_def = {
-    "copy_context", CopyContext, METH_NOARGS,
+    "copy_context",
+    CopyContext,
+    METH_NOARGS,
     "Return a copy of the current Context.",
 };
 

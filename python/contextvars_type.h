@@ -30,23 +30,21 @@ using CxxContextVar = contextvars::ContextVar<internal::PyValue>;
 using CxxToken = contextvars::Token<internal::PyValue>;
 
 struct ContextVarObject {
-  PyObject_HEAD
-  PyObject* name;           // a str
-  PyObject* default_value;  // nullptr: no default
-  bool constructed;         // `var` was constructed
+  PyObject_HEAD PyObject* name;  // a str
+  PyObject* default_value;       // nullptr: no default
+  bool constructed;              // `var` was constructed
   internal::Embedded<CxxContextVar> var;
 };
 
 struct TokenObject {
-  PyObject_HEAD
-  ContextVarObject* var;
+  PyObject_HEAD ContextVarObject* var;
   bool constructed;
   internal::Embedded<CxxToken> token;
 };
 
 struct ContextObject {
-  PyObject_HEAD
-  PyObject* weakrefs;  // Contexts support weak references, as CPython's do
+  PyObject_HEAD PyObject*
+      weakrefs;  // Contexts support weak references, as CPython's do
   internal::Embedded<contextvars::Context> context;  // always constructed
 };
 

@@ -61,15 +61,13 @@ void SetInPlace(PyMap& map, PyObject* key, PyObject* value) {
 // ---- objects ----
 
 struct MapObject {
-  PyObject_HEAD
-  PyMap map;
+  PyObject_HEAD PyMap map;
   Py_hash_t hash;  // -1 until computed
   PyObject* weakreflist;
 };
 
 struct MapMutationObject {
-  PyObject_HEAD
-  PyMap map;
+  PyObject_HEAD PyMap map;
   bool finished;
   // Set while an operation runs: Python code it calls (__eq__, __hash__,
   // __del__, another thread) must not see or change the half-edited trie.
@@ -79,13 +77,11 @@ struct MapMutationObject {
 enum class IterKind { kKeys, kValues, kItems };
 
 struct ViewObject {
-  PyObject_HEAD
-  MapObject* map;
+  PyObject_HEAD MapObject* map;
 };
 
 struct IteratorObject {
-  PyObject_HEAD
-  MapObject* map;
+  PyObject_HEAD MapObject* map;
   // The map's root when the iterator was made: a Map never changes, except
   // that the collector may empty it (tp_clear) while it breaks a cycle, and
   // then `position` must not be used.
@@ -346,8 +342,8 @@ void Map_dealloc(PyObject* self) {
   // Maps of maps of maps...: free them iteratively, not on the C stack.
   // clang-format off
   Py_TRASHCAN_BEGIN(self, Map_dealloc)
-  // clang-format on
-  if (map->weakreflist != nullptr) PyObject_ClearWeakRefs(self);
+      // clang-format on
+      if (map->weakreflist != nullptr) PyObject_ClearWeakRefs(self);
   map->map.~PyMap();
   type->tp_free(self);
   if (type->tp_flags & Py_TPFLAGS_HEAPTYPE) Py_DECREF(type);
@@ -628,8 +624,9 @@ void Mutation_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   // clang-format off
   Py_TRASHCAN_BEGIN(self, Mutation_dealloc)
-  // clang-format on
-  AsMutation(self)->map.~PyMap();
+      // clang-format on
+      AsMutation(self)
+          ->map.~PyMap();
   PyObject_GC_Del(self);
   Py_TRASHCAN_END
 }

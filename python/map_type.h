@@ -9,7 +9,8 @@
 //   m4 = m2.update({'d': 4}, e=5)      # a new Map
 //   with m4.mutate() as mm:            # a MapMutation: batch edits in place
 //       mm['x'] = 1; del mm['a']; mm.pop('b', None)
-//   m5 = mm.finish()                   # after finish(), writes raise ValueError
+//   m5 = mm.finish()                   # after finish(), writes raise
+//   ValueError
 //
 // Keys are hashed once with PyObject_Hash (the hash is stored with the key,
 // so restructuring the trie never calls back into Python) and compared with

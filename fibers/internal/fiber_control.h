@@ -106,7 +106,8 @@ void SwapExceptionState(ExceptionState& thread_state,
                         ExceptionState& slot) noexcept;
 
 // The calling thread's runtime exception state.
-PERSIST_BASE_ALWAYS_INLINE inline ExceptionState* ThreadExceptionState() noexcept {
+PERSIST_BASE_ALWAYS_INLINE inline ExceptionState*
+ThreadExceptionState() noexcept {
   ExceptionState* thread_state = thread_exception_state;
   if (PERSIST_BASE_PREDICT_FALSE(thread_state == nullptr)) {
     thread_state = InitThreadExceptionState();
@@ -189,7 +190,8 @@ PERSIST_BASE_ALWAYS_INLINE inline FiberControl* SwitchInto(
 // ran it (handing it `fiber`, which SwitchInto returns), and returns when the
 // fiber is resumed again, with the `value` that SwitchInto() passed
 // (non-null: the fiber is being destroyed and must unwind).
-PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noexcept {
+PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(
+    FiberControl* fiber) noexcept {
 #if PERSIST_FIBERS_ASAN
   __sanitizer_start_switch_fiber(
       fiber->status == FiberStatus::kFinished ? nullptr
@@ -203,8 +205,7 @@ PERSIST_BASE_ALWAYS_INLINE inline void* SwitchToResumer(FiberControl* fiber) noe
   void* value = InlineSwitch<kFiberSwitchPoint, kResumerSwitchPoint>(
       &fiber->switch_points, fiber);
 #else
-  void* value =
-      fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, fiber);
+  void* value = fiber->switch_stack(&fiber->fiber_sp, fiber->resumer_sp, fiber);
 #endif
 #if PERSIST_FIBERS_ASAN
   // The next resumer may be another stack than the last one.

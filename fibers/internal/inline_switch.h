@@ -53,7 +53,8 @@
 
 extern "C" {
 // Not a function: the first resume address of a prepared stack (see above).
-PERSIST_FIBERS_SWITCH_STACK_HIDDEN void persist_inline_switch_entry_trampoline();
+PERSIST_FIBERS_SWITCH_STACK_HIDDEN void
+persist_inline_switch_entry_trampoline();
 }
 
 namespace fibers {
@@ -61,13 +62,14 @@ namespace internal {
 
 // Where a suspended execution continues. The offsets are the asm's.
 struct SwitchPoint {
-  void* sp = nullptr;        // 0
-  const void* pc = nullptr;  // 8
-  void* fp = nullptr;        // 16: rbp
-  std::uint32_t mxcsr = 0;   // 24 (not kept when sharing the FP env)
+  void* sp = nullptr;                  // 0
+  const void* pc = nullptr;            // 8
+  void* fp = nullptr;                  // 16: rbp
+  std::uint32_t mxcsr = 0;             // 24 (not kept when sharing the FP env)
   std::uint16_t x87_control_word = 0;  // 28 (likewise)
 };
-static_assert(offsetof(SwitchPoint, pc) == 8 && offsetof(SwitchPoint, fp) == 16 &&
+static_assert(offsetof(SwitchPoint, pc) == 8 &&
+                  offsetof(SwitchPoint, fp) == 16 &&
                   offsetof(SwitchPoint, mxcsr) == 24 &&
                   offsetof(SwitchPoint, x87_control_word) == 28,
               "the offsets in the asm below");
@@ -95,7 +97,8 @@ inline void PrepareSwitchPoint(SwitchPoint& point, void* stack_top,
   sp[0] = reinterpret_cast<void*>(entry);
   sp[1] = arg;
   point.sp = sp;
-  point.pc = reinterpret_cast<const void*>(&persist_inline_switch_entry_trampoline);
+  point.pc =
+      reinterpret_cast<const void*>(&persist_inline_switch_entry_trampoline);
   point.fp = nullptr;  // ends frame-pointer chains
   asm volatile("stmxcsr %0" : "=m"(point.mxcsr));
   asm volatile("fnstcw %0" : "=m"(point.x87_control_word));
@@ -104,19 +107,19 @@ inline void PrepareSwitchPoint(SwitchPoint& point, void* stack_top,
 // Everything but rsp and rbp: the other side runs arbitrary code before it
 // switches back. (x87 and MMX state is empty at a switch, as at any call.)
 #if defined(__AVX512F__)
-#define PERSIST_FIBERS_INLINE_SWITCH_AVX512_CLOBBERS                        \
-  , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", \
-      "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",        \
-      "xmm31", "k1", "k2", "k3", "k4", "k5", "k6", "k7"
+#define PERSIST_FIBERS_INLINE_SWITCH_AVX512_CLOBBERS                          \
+  , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",   \
+      "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", \
+      "k1", "k2", "k3", "k4", "k5", "k6", "k7"
 #else
 #define PERSIST_FIBERS_INLINE_SWITCH_AVX512_CLOBBERS
 #endif
 #define PERSIST_FIBERS_INLINE_SWITCH_CLOBBERS                                 \
-  "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", \
+  "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",  \
       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", \
-      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st",    \
-      "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "mm0",  \
-      "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "memory",             \
+      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st",     \
+      "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "mm0",   \
+      "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "memory",              \
       "cc" PERSIST_FIBERS_INLINE_SWITCH_AVX512_CLOBBERS
 
 // Saves the calling execution in the SwitchPoint at kSaveOffset in

@@ -78,16 +78,15 @@ class TrieComparison {
       }
       const Node* next_a = nullptr;
       const Node* next_b = nullptr;
-      ForEachDifferentChild(a, b, PopCount(a->nodemap),
-                            [&](const Node* ca, const Node* cb) {
-                              if (next_a != nullptr) {
-                                diff(next_a, next_b, depth + 1, on_added,
-                                     on_removed, on_changed);
-                              }
-                              next_a = ca;
-                              next_b = cb;
-                              return true;
-                            });
+      ForEachDifferentChild(
+          a, b, PopCount(a->nodemap), [&](const Node* ca, const Node* cb) {
+            if (next_a != nullptr) {
+              diff(next_a, next_b, depth + 1, on_added, on_removed, on_changed);
+            }
+            next_a = ca;
+            next_b = cb;
+            return true;
+          });
       if (next_a == nullptr) return;
       a = next_a;
       b = next_b;
@@ -116,9 +115,8 @@ class TrieComparison {
 
   // diff of two nodes whose bitmaps differ: slot by slot.
   template <class OnAdded, class OnRemoved, class OnChanged>
-  void diff_reshaped(const Node* a, const Node* b, int depth,
-                     OnAdded& on_added, OnRemoved& on_removed,
-                     OnChanged& on_changed) const {
+  void diff_reshaped(const Node* a, const Node* b, int depth, OnAdded& on_added,
+                     OnRemoved& on_removed, OnChanged& on_changed) const {
     auto added = [&](const Pair& p) { on_added(p.first, p.second); };
     auto removed = [&](const Pair& p) { on_removed(p.first, p.second); };
     uint32_t all = a->datamap | a->nodemap | b->datamap | b->nodemap;
@@ -193,22 +191,21 @@ class TrieComparison {
   // enums, pointers compared with std::equal_to; a Set's keys): a node's
   // pairs are then compared as memory.
   template <class T>
-  static constexpr bool kBitwise = std::is_integral<T>::value ||
-                                   std::is_enum<T>::value ||
-                                   std::is_pointer<T>::value;
+  static constexpr bool kBitwise =
+      std::is_integral<T>::value || std::is_enum<T>::value ||
+      std::is_pointer<T>::value;
   static constexpr bool kKeyOnly = std::is_same<V, NoValue>::value;
   static constexpr bool kBitwiseEqual =
       std::is_same<KeyEqual, std::equal_to<K>>::value && kBitwise<K> &&
-      (kKeyOnly || kBitwise<V>) &&
-      // no padding bytes
-      sizeof(Pair) == sizeof(K) + (kKeyOnly ? 0 : sizeof(V));
+      (kKeyOnly || kBitwise<V>)&&
+          // no padding bytes
+          sizeof(Pair) == sizeof(K) + (kKeyOnly ? 0 : sizeof(V));
   // Bitwise pairs of one or two 8-byte words (int64 keys and values):
   // compared by DifferentWords, which says which pair differs. A node's
   // (at most 32) pairs then fit its 64 words.
   static constexpr int kWordsPerPair = static_cast<int>(sizeof(Pair) / 8);
-  static constexpr bool kWordPairs =
-      kBitwiseEqual && sizeof(Pair) % 8 == 0 &&
-      (kWordsPerPair == 1 || kWordsPerPair == 2);
+  static constexpr bool kWordPairs = kBitwiseEqual && sizeof(Pair) % 8 == 0 &&
+                                     (kWordsPerPair == 1 || kWordsPerPair == 2);
   static_assert(32 * 2 <= kMaxDiffWords, "a node's pairs fit the mask");
 
   // The `count` pairs of a and b are equal, slot by slot. Bitwise pairs by
@@ -250,8 +247,8 @@ class TrieComparison {
       uint64_t different = DifferentWords(a, b, count * kWordsPerPair);
       while (different != 0) {
         const int i = LowestBitIndex(different) / kWordsPerPair;
-        different &= ~(uint64_t{(1u << kWordsPerPair) - 1}
-                       << (i * kWordsPerPair));
+        different &=
+            ~(uint64_t{(1u << kWordsPerPair) - 1} << (i * kWordsPerPair));
         diff_pair(a[i], b[i], on_added, on_removed, on_changed);
       }
     } else {
@@ -271,8 +268,10 @@ class TrieComparison {
   // returns false (then returns false). Shared children (all but one in
   // maps derived from each other) are skipped four at a time.
   template <class Visit>
-  PERSIST_BASE_ALWAYS_INLINE static bool ForEachDifferentChild(
-      const Node* a, const Node* b, int count, Visit&& visit) {
+  PERSIST_BASE_ALWAYS_INLINE static bool ForEachDifferentChild(const Node* a,
+                                                               const Node* b,
+                                                               int count,
+                                                               Visit&& visit) {
     const auto from_a = ChildSlots(a);
     const auto from_b = ChildSlots(b);
     auto differs = [&](int i) {

@@ -59,16 +59,16 @@ PERSIST_BASE_ALWAYS_INLINE inline int HighestBitIndex(uint64_t mask) {
 
 // Word i of an array, read without breaking aliasing rules (the arrays hold
 // pointers or pairs, not uint64_t); compiles to one load.
-PERSIST_BASE_ALWAYS_INLINE inline uint64_t LoadWord(const void* words,
-                                                    int i) {
+PERSIST_BASE_ALWAYS_INLINE inline uint64_t LoadWord(const void* words, int i) {
   uint64_t word;
   std::memcpy(&word, static_cast<const char*>(words) + 8 * i, sizeof(word));
   return word;
 }
 
 // Bit i set when word i of a and of b differ, for 0 <= count <= 64.
-PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWordsScalar(
-    const void* a, const void* b, int count) {
+PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWordsScalar(const void* a,
+                                                                const void* b,
+                                                                int count) {
   uint64_t mask = 0;
   int i = 0;
   for (; i + 4 <= count; i += 4) {
@@ -106,12 +106,11 @@ PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t DifferentInEight(
   const __m256i high = _mm256_cmpeq_epi64(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32)),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32)));
-  const int all = _mm256_movemask_pd(
-      _mm256_castsi256_pd(_mm256_and_si256(low, high)));
+  const int all =
+      _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(low, high)));
   if (PERSIST_BASE_PREDICT_TRUE(all == 15)) return 0;
-  const int equal =
-      _mm256_movemask_pd(_mm256_castsi256_pd(low)) |
-      _mm256_movemask_pd(_mm256_castsi256_pd(high)) << 4;
+  const int equal = _mm256_movemask_pd(_mm256_castsi256_pd(low)) |
+                    _mm256_movemask_pd(_mm256_castsi256_pd(high)) << 4;
   return static_cast<uint64_t>(equal ^ 0xff);
 }
 
@@ -163,8 +162,8 @@ inline bool DifferentWordsUsesAvx2(int count) {
 // 0 <= count <= kMaxDiffWords. Reads exactly the 8 * count bytes of each
 // array; they need no alignment.
 PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWords(const void* a,
-                                                         const void* b,
-                                                         int count) {
+                                                          const void* b,
+                                                          int count) {
 #if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
   // Below 8 words the call costs more than the scalar loop.
   if (count >= 8 && PERSIST_BASE_PREDICT_TRUE(kCpuHasAvx2)) {

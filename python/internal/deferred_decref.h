@@ -50,8 +50,8 @@ class DeferredDecref {
   // else queued for Drain(). Any thread, GIL held or not.
   static void Release(PyObject* object) noexcept {
     if (PERSIST_BASE_PREDICT_TRUE(
-            !python_finalized_.load(std::memory_order_relaxed) &&
-            HoldsGil() && Py_REFCNT(object) > 1)) {
+            !python_finalized_.load(std::memory_order_relaxed) && HoldsGil() &&
+            Py_REFCNT(object) > 1)) {
       Py_DECREF(object);
       return;
     }

@@ -66,7 +66,8 @@ PyObject* GreenletTrace(PyObject* previous, PyObject* const* args,
       if (failed) return nullptr;
     }
   }
-  if (previous != Py_None) return PyObject_Vectorcall(previous, args, nargs, nullptr);
+  if (previous != Py_None)
+    return PyObject_Vectorcall(previous, args, nargs, nullptr);
   Py_RETURN_NONE;
 }
 

@@ -13,9 +13,9 @@
 // would not do either: if that map is garbage while another holder of the
 // node lives in an older generation (not traversed in this collection), the
 // node's entries would look unreachable although the live map still uses
-// them. Only a map that owns a node alone can vouch for its entries. A node shared by several maps is visited by none
-// until all but one of them are gone, so a cycle through it is collected
-// only then.
+// them. Only a map that owns a node alone can vouch for its entries. A node
+// shared by several maps is visited by none until all but one of them are gone,
+// so a cycle through it is collected only then.
 
 #ifndef PERSIST_PYTHON_INTERNAL_MAP_TRAVERSE_H_
 #define PERSIST_PYTHON_INTERNAL_MAP_TRAVERSE_H_

@@ -38,8 +38,7 @@ class PyValue {
   // No variable and no value: the "absent" result of a lookup.
   PyValue() noexcept = default;
   // Takes ownership of a reference to each.
-  PyValue(PyObject* var, PyObject* value) noexcept
-      : var_(var), value_(value) {}
+  PyValue(PyObject* var, PyObject* value) noexcept : var_(var), value_(value) {}
 
   // The value only (see above).
   PyValue(const PyValue& other) noexcept : value_(other.value_) {
