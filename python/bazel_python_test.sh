@@ -16,11 +16,14 @@ package=$here
 module=$package/persist/_persist.so
 cd "$package/tests"
 export PYTHONPATH=$package
-if ldd "$module" | grep -q libtsan; then
+# Read ldd once: `ldd | grep -q` under pipefail fails at random when grep
+# exits before ldd has written everything (SIGPIPE).
+libraries=$(ldd "$module")
+if grep -q libtsan <<<"$libraries"; then
   echo "built with TSan: python3 cannot run it; only the build is checked"
   exit 0
 fi
-if ldd "$module" | grep -q libasan; then
+if grep -q libasan <<<"$libraries"; then
   preload="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
   LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 PYTHONMALLOC=malloc \
