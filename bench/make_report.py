@@ -17,8 +17,10 @@ file or report_lib.py names a suite.
 --json is the build the report shows and judges the targets at (-O2, the
 flags of Bazel's `-c opt`); --json-o3 the same suites built at -O3, for the
 table of hot paths side by side and the targets marked O3; --json-o2-hot
-the hot paths at -O2 run again right before the -O3 ones, for that table. A suite whose file
-is absent or unreadable is reported as missing, and every target that needs it
+the hot paths at -O2 run again right before the -O3 ones, for that table;
+--json-clang-o2 and --json-clang-o3 the hot paths built with clang at -O2 and
+-O3 (--compiler-clang its version), for a second such table. A suite whose
+file is absent or unreadable is reported as missing, and every target that needs it
 as MISSING, never as a crash. --print-o3-filter SUITE prints the
 --benchmark_filter regex of what the -O3 build of SUITE must run.
 """
@@ -60,16 +62,26 @@ def main(argv=None):
                         metavar="SUITE=FILE",
                         help="the hot paths at -O2 again, run right before "
                         "the -O3 ones: the -O2 column of the hot-path table")
+    parser.add_argument("--json-clang-o2", action="append", default=[],
+                        metavar="SUITE=FILE",
+                        help="the hot paths built with clang at -O2")
+    parser.add_argument("--json-clang-o3", action="append", default=[],
+                        metavar="SUITE=FILE",
+                        help="the hot paths built with clang at -O3")
     parser.add_argument("--out", default="bench/REPORT.md")
     parser.add_argument("--plot-dir", default=None,
                         help="where the plots go (default: next to --out)")
     parser.add_argument("--gnuplot", default="gnuplot")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument("--compiler", default="")
+    parser.add_argument("--compiler-clang", default="",
+                        help="the version line of the clang of --json-clang-*")
     parser.add_argument("--settings", default="",
                         help="how the -O2 build was built and run")
     parser.add_argument("--settings-o3", default="",
                         help="how the -O3 build was built and run")
+    parser.add_argument("--settings-clang", default="",
+                        help="how the clang builds were built and run")
     parser.add_argument("--date", default=None, help="default: now, UTC")
     parser.add_argument("--print-o3-filter", metavar="SUITE", default=None)
     args = parser.parse_args(argv)
@@ -85,9 +97,14 @@ def main(argv=None):
     if args.json_o3:
         files[report_lib.COMPARED_BUILD] = parse_files(parser, args.json_o3,
                                                        "--json-o3")
-    if args.json_o2_hot:
-        files[report_lib.PRIMARY_HOT_BUILD] = parse_files(
-            parser, args.json_o2_hot, "--json-o2-hot")
+    for key, items, flag in (
+            (report_lib.PRIMARY_HOT_BUILD, args.json_o2_hot, "--json-o2-hot"),
+            (report_lib.CLANG_O2_BUILD, args.json_clang_o2,
+             "--json-clang-o2"),
+            (report_lib.CLANG_O3_BUILD, args.json_clang_o3,
+             "--json-clang-o3")):
+        if items:
+            files[key] = parse_files(parser, items, flag)
     builds, problems, contexts = {}, {}, []
     for key, paths in files.items():
         builds[key], problems[key] = {}, {}
@@ -108,15 +125,16 @@ def main(argv=None):
     now = args.date or datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M UTC")
     settings = {report_lib.PRIMARY_BUILD: args.settings,
-                report_lib.COMPARED_BUILD: args.settings_o3}
+                report_lib.COMPARED_BUILD: args.settings_o3,
+                "clang": args.settings_clang}
     report, targets = report_lib.build_report(
         SUITES, builds, problems, contexts, args.compiler, plots, plot_note,
-        now, settings)
+        now, settings, {"clang": args.compiler_clang})
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(report)
     for suite_name, build, promise, result in targets:
-        print("  %-7s %-11s %-9s %s (%s)" % (result.status, suite_name, build,
+        print("  %-7s %-11s %-15s %s (%s)" % (result.status, suite_name, build,
                                              promise, result.measured))
     print("wrote %s%s" % (args.out, "".join(
         ", %s" % os.path.join(plot_dir, p) for p in plots)))

@@ -336,7 +336,8 @@ class SuitesTest(unittest.TestCase):
         for suite in SUITES:
             for t in suite.targets:
                 self.assertIn("{}", t.promise, suite.name)
-                self.assertIn(t.build, (None, "O2", "O3"), t.promise)
+                self.assertIn(t.build, (None, "O2", "O3", "clangO2"),
+                              t.promise)
 
     def test_hot_paths_of_issue_12(self):
         hot = {n for s in SUITES for n in s.hot_paths}
@@ -443,6 +444,107 @@ class BuildsTest(unittest.TestCase):
         # The targets table's own -O2 numbers stay those of the full run.
         self.assertIn("Judged at -O2", report_lib.build_report(
             SUITES, self.builds, {}, [], "", [], None, "now", {})[0])
+
+    def clang_builds(self, set_1k_o2):
+        """Every hot path at 50 ns in both clang builds but Set 1k, which
+        takes set_1k_o2 at -O2 and 100 ns at -O3; Switch_Fiber 10.4 ns at
+        -O2 against BoostContext's 10."""
+        M = report_lib.Measurement
+        for key in ("clangO2", "clangO3"):
+            build = {s.name: None for s in SUITES}
+            for definition in SUITES:
+                if definition.hot_paths:
+                    build[definition.name] = {
+                        report_lib.parse_name(n): M(50.0, {})
+                        for n in definition.hot_paths}
+            self.builds[key] = build
+        self.builds["clangO2"]["hamt"][("Set", "Hamt", 1000)] = M(
+            set_1k_o2, {})
+        self.builds["clangO3"]["hamt"][("Set", "Hamt", 1000)] = M(100.0, {})
+        fibers = self.builds["clangO2"]["fibers"]
+        fibers[("Switch", "Fiber", None)] = M(10.4, {})
+        fibers[("Switch", "BoostContext", None)] = M(10.0, {})
+
+    def test_clang_is_judged_too_and_missing_without_its_builds(self):
+        key = ("hamt", "clang -O2 ÷ -O3", "every hot path")
+        r = self.result(*key)
+        self.assertEqual((r.status, r.detail), (
+            "MISSING", "no clang -O2 or clang -O3 results given"))
+        at_clang_o2 = self.result("fibers", "clang -O2", "Switch_Fiber ≤")
+        self.assertEqual((at_clang_o2.status, at_clang_o2.detail),
+                         ("MISSING", "no clang -O2 results given"))
+        self.clang_builds(set_1k_o2=115.0)
+        r = self.result(*key)
+        self.assertEqual((r.status, r.measured),
+                         ("FAIL", "1.15× (worst: BM_Set_Hamt/1000)"))
+        self.assertIn("see the clang -O2 against -O3 table", r.detail)
+        # The report's own compiler is judged apart: its builds here lack
+        # the 1M hot paths.
+        self.assertEqual(self.result("hamt", "-O2 ÷ -O3",
+                                     "every hot path").status, "MISSING")
+        self.assertEqual(self.result("contextvars", "clang -O2 ÷ -O3",
+                                     "every hot path").status, "PASS")
+        at_clang_o2 = self.result("fibers", "clang -O2", "Switch_Fiber ≤")
+        self.assertEqual((at_clang_o2.status, at_clang_o2.measured),
+                         ("PASS", "1.04×"))
+        self.clang_builds(set_1k_o2=110.0)
+        self.assertEqual(self.result(*key).status, "PASS")  # inclusive
+
+    def test_clang_hot_path_table(self):
+        self.clang_builds(set_1k_o2=115.0)
+        text = "\n".join(report_lib.hot_path_section(
+            SUITES, self.builds, {"clang": "Debian clang version 14.0.6"}))
+        gcc, _, clang = text.partition("## Hot paths: clang -O2 against -O3")
+        self.assertIn("## Hot paths: -O2 against -O3", gcc)
+        self.assertIn("| hamt | `BM_Set_Hamt/1000` | 120 ns | 100 ns | 1.2× | "
+                      "**FAIL** |", gcc)
+        self.assertIn("Compiler: Debian clang version 14.0.6.", clang)
+        self.assertIn("| suite | benchmark | clang -O2 | clang -O3 |", clang)
+        self.assertIn("| hamt | `BM_Set_Hamt/1000` | 115 ns | 100 ns | "
+                      "1.15× | **FAIL** |", clang)
+        self.assertIn("| fibers | `BM_Switch_Fiber` | 10.4 ns | 50 ns | "
+                      "0.208× | **PASS** |", clang)
+        # Without clang's -O3 build, no clang table.
+        del self.builds["clangO3"]
+        self.assertNotIn("clang", "\n".join(
+            report_lib.hot_path_section(SUITES, self.builds)))
+
+    def test_end_to_end_with_clang(self):
+        with tempfile.TemporaryDirectory() as d:
+            o2 = write_json(d, "o2.json", hamt_entries())
+            clang_o2 = write_json(d, "c2.json",
+                                  aggregate("BM_Find_Hamt/1000", 33.0))
+            clang_o3 = write_json(d, "c3.json",
+                                  aggregate("BM_Find_Hamt/1000", 30.0))
+            out = os.path.join(d, "REPORT.md")
+            with open(os.devnull, "w") as devnull:
+                stdout, sys.stdout = sys.stdout, devnull
+                try:
+                    rc = make_report.main([
+                        "--json", "hamt=" + o2,
+                        "--json-clang-o2", "hamt=" + clang_o2,
+                        "--json-clang-o3", "hamt=" + clang_o3,
+                        "--compiler-clang", "clang 14", "--settings-clang",
+                        "clang settings", "--out", out, "--no-plots",
+                        "--date", "2024-01-01"])
+                finally:
+                    sys.stdout = stdout
+            self.assertEqual(rc, 0)
+            with open(out, encoding="utf-8") as f:
+                report = f.read()
+        self.assertIn("- clang builds: clang settings", report)
+        self.assertIn("## Hot paths: clang -O2 against -O3\n\n"
+                      "Compiler: clang 14.", report)
+        self.assertNotIn("## Hot paths: -O2 against -O3", report)
+        self.assertIn("| hamt | `BM_Find_Hamt/1000` | 33 ns | 30 ns | 1.1× | "
+                      "**PASS** |", report)
+        self.assertIn("| hamt | clang -O2 ÷ -O3 | every hot path at -O2 ≤ "
+                      "1.1× its time at -O3 | **MISSING** | – | no time for "
+                      "BM_Find_Hamt/1000000", report)
+        # The hot-path builds miss only suites that have hot paths.
+        self.assertIn("- fibers at clang -O3: not built", report)
+        self.assertNotIn("- set at clang", report)
+        self.assertIn("- set at -O2: not built", report)
 
     def test_end_to_end_with_both_builds(self):
         with tempfile.TemporaryDirectory() as d:

@@ -303,8 +303,9 @@ class Suite:
     section(suite, plots) -> list of Markdown lines, given the suite's
     measurements and the names of the plot files written. plots: [Plot].
     targets: [Target]. hot_paths: run names (`BM_Find_Hamt/1000`) whose time
-    at -O2 must stay within HOT_PATH_LIMIT of their time at -O3; also_o3: run
-    names the -O3 build must run besides them (for -O3 targets).
+    at -O2 must stay within HOT_PATH_LIMIT of their time at -O3, with each
+    compiler of COMPARISONS; also_o3: run names the -O3 and clang builds must
+    run besides them (for their targets: build="O3" or "clangO2").
     """
 
     def __init__(self, name, title, label, order, section, plots=(),
@@ -328,9 +329,41 @@ COMPARED_BUILD = "O3"
 # The hot paths at -O2 again, run right before the -O3 ones (optional): the
 # side-by-side table takes its -O2 times from here when present.
 PRIMARY_HOT_BUILD = "O2hot"
-BUILD_NAMES = {"O2": "-O2", "O3": "-O3"}
+# The hot paths (and also_o3) built with clang at -O2 and -O3, run one right
+# after the other (optional: the report's compiler is usually g++).
+CLANG_O2_BUILD = "clangO2"
+CLANG_O3_BUILD = "clangO3"
+BUILD_NAMES = {"O2": "-O2", "O3": "-O3", "clangO2": "clang -O2",
+               "clangO3": "clang -O3"}
 # A hot path built at -O2 may take at most this many times its -O3 time.
 HOT_PATH_LIMIT = 1.1
+
+
+class Comparison:
+    """One compiler's hot paths at -O2 against -O3.
+
+    o2, o3: the build keys compared; o2_hot: a build key whose -O2 times are
+    taken first when present (None: none); name: what the table and the
+    targets call the compiler ("" for the report's own compiler).
+    """
+
+    def __init__(self, name, o2, o3, o2_hot=None):
+        self.name = name
+        self.o2 = o2
+        self.o3 = o3
+        self.o2_hot = o2_hot
+
+    def heading(self):
+        """The build column of its targets: '-O2 ÷ -O3', 'clang -O2 ÷ -O3'."""
+        return "%s ÷ %s" % (BUILD_NAMES[self.o2],
+                            BUILD_NAMES[COMPARED_BUILD])
+
+
+# Every hot path is judged in each of these (the report's compiler first).
+COMPARISONS = (
+    Comparison("", PRIMARY_BUILD, COMPARED_BUILD, PRIMARY_HOT_BUILD),
+    Comparison("clang", CLANG_O2_BUILD, CLANG_O3_BUILD),
+)
 
 
 # ---------------------------------------------------------------------------
@@ -477,30 +510,35 @@ def machine_lines(contexts, compiler, now):
 # The report.
 
 
-def hot_path_rows(suite_defs, builds):
-    """[(suite name, run name, -O2 ns, -O3 ns, -O2 ÷ -O3)] of every hot path."""
+def hot_path_rows(suite_defs, builds, comparison=COMPARISONS[0]):
+    """[(suite name, run name, -O2 ns, -O3 ns, -O2 ÷ -O3)] of every hot path,
+    in the two builds of `comparison`."""
     rows = []
     for definition in suite_defs:
         for run_name in definition.hot_paths:
             key = parse_name(run_name)
-            # The -O2 pass run right before the -O3 one when there is one:
-            # the pair then sees the same neighbours.
+
             def time_in(build):
+                if build is None:
+                    return None
                 return time_of((builds.get(build) or {}).get(definition.name),
                                *key)
-            o2 = time_in(PRIMARY_HOT_BUILD)
-            times = [time_in(PRIMARY_BUILD) if o2 is None else o2,
-                     time_in(COMPARED_BUILD)]
+            # The -O2 pass run right before the -O3 one when there is one:
+            # the pair then sees the same neighbours.
+            o2 = time_in(comparison.o2_hot)
+            times = [time_in(comparison.o2) if o2 is None else o2,
+                     time_in(comparison.o3)]
             rows.append((definition.name, run_name, times[0], times[1],
                          ratio(times[0], times[1])))
     return rows
 
 
-def hot_path_target(definition):
-    """The target 'every hot path of this suite at -O2 ≤ 1.1× -O3', judged on
-    the worst one; MISSING when any of them is missing in either build."""
+def hot_path_target(definition, comparison=COMPARISONS[0]):
+    """The target 'every hot path of this suite at -O2 ≤ 1.1× -O3' in one
+    comparison, judged on the worst one; MISSING when any of them is missing
+    in either build."""
     def check(builds, threshold):
-        rows = hot_path_rows([definition], builds)
+        rows = hot_path_rows([definition], builds, comparison)
         if not rows or any(r[4] is None for r in rows):
             absent = [r[1] for r in rows if r[4] is None]
             return TargetResult("MISSING", "–", "no time for %s" % ", ".join(
@@ -508,19 +546,22 @@ def hot_path_target(definition):
         worst = max(rows, key=lambda r: r[4])
         return at_most(worst[4], threshold, "%s (worst: %s)" % (
             fmt_ratio(worst[4]), worst[1]),
-            "%d hot path%s; see the -O2 against -O3 table" % (
-                len(rows), "" if len(rows) == 1 else "s"))
+            "%d hot path%s; see the %s table" % (
+                len(rows), "" if len(rows) == 1 else "s",
+                hot_path_title(comparison)))
     return Target("every hot path at -O2 ≤ {}× its time at -O3", check,
-                  HOT_PATH_LIMIT, build="both")
+                  HOT_PATH_LIMIT, build=comparison)
 
 
 def all_targets(suite_defs):
-    """[(suite definition, Target)]: each suite's own, then its hot paths."""
+    """[(suite definition, Target)]: each suite's own, then its hot paths in
+    each comparison."""
     out = []
     for definition in suite_defs:
         out += [(definition, t) for t in definition.targets]
         if definition.hot_paths:
-            out.append((definition, hot_path_target(definition)))
+            out += [(definition, hot_path_target(definition, c))
+                    for c in COMPARISONS]
     return out
 
 
@@ -530,54 +571,66 @@ def evaluate_targets(suite_defs, builds):
     results = []
     for definition, target in all_targets(suite_defs):
         build = target.build or PRIMARY_BUILD
-        if build == "both" and COMPARED_BUILD not in builds:
-            results.append((definition.name, "%s ÷ %s" % (
-                BUILD_NAMES[PRIMARY_BUILD], BUILD_NAMES[COMPARED_BUILD]),
-                target.promise.format(target.threshold),
-                TargetResult("MISSING", "–", "no %s results given" %
-                             BUILD_NAMES[COMPARED_BUILD])))
-            continue
-        if build == "both":
+        promise = target.promise.format(target.threshold)
+        if isinstance(build, Comparison):
+            heading = build.heading()
+            needed = (build.o2, build.o3)
             suites = builds
-            present = all((builds.get(b) or {}).get(definition.name)
-                          is not None for b in (PRIMARY_BUILD, COMPARED_BUILD))
-            heading = "%s ÷ %s" % (BUILD_NAMES[PRIMARY_BUILD],
-                                   BUILD_NAMES[COMPARED_BUILD])
         else:
-            suites = builds.get(build) or {}
-            present = suites.get(definition.name) is not None
             heading = BUILD_NAMES.get(build, build)
-        if not present:
+            needed = (build,)
+            suites = builds.get(build) or {}
+        absent = [b for b in needed if b not in builds]
+        if absent:
+            result = TargetResult("MISSING", "–", "no %s results given" %
+                                  " or ".join(BUILD_NAMES[b] for b in absent))
+        elif not all((builds.get(b) or {}).get(definition.name) is not None
+                     for b in needed):
             result = TargetResult("MISSING", "–", "suite missing")
         else:
             result = target.check(suites, target.threshold)
-        results.append((definition.name, heading,
-                        target.promise.format(target.threshold), result))
+        results.append((definition.name, heading, promise, result))
     return results
 
 
-def hot_path_section(suite_defs, builds):
-    """The -O2 against -O3 table, or [] when neither build has a hot path."""
-    rows = hot_path_rows(suite_defs, builds)
-    if not rows or COMPARED_BUILD not in builds:
-        return []
-    o2, o3 = BUILD_NAMES[PRIMARY_BUILD], BUILD_NAMES[COMPARED_BUILD]
-    lines = ["## Hot paths: %s against %s" % (o2, o3), "",
-             "The same benchmark built both ways and run one after the "
-             "other%s; the target is %s ≤ %s× %s for each." % (
-                 " (the -O2 times here are from a pass of the hot paths run "
-                 "right before the -O3 one, so they may differ a little from "
-                 "the sections below)" if PRIMARY_HOT_BUILD in builds else "",
-                 o2, fmt_number(HOT_PATH_LIMIT), o3), ""]
-    table_rows = []
-    for suite_name, run_name, t2, t3, r in rows:
-        status = ("MISSING" if r is None else
-                  "PASS" if r <= HOT_PATH_LIMIT else "FAIL")
-        table_rows.append([suite_name, "`%s`" % run_name, fmt_time(t2),
-                           fmt_time(t3), fmt_ratio(r), "**%s**" % status])
-    lines += [table(["suite", "benchmark", o2, o3, "%s ÷ %s" % (o2, o3),
-                     "≤ %s×" % fmt_number(HOT_PATH_LIMIT)], table_rows,
-                    text_columns=2), ""]
+def hot_path_title(comparison):
+    """'-O2 against -O3', 'clang -O2 against -O3'."""
+    return "%s against %s" % (BUILD_NAMES[comparison.o2],
+                              BUILD_NAMES[COMPARED_BUILD])
+
+
+def hot_path_section(suite_defs, builds, compilers=None):
+    """The -O2 against -O3 table of each comparison whose -O3 build is given
+    ([] when none is). compilers: {comparison name: its compiler's version
+    line}, shown under the heading."""
+    lines = []
+    for comparison in COMPARISONS:
+        rows = hot_path_rows(suite_defs, builds, comparison)
+        if not rows or comparison.o3 not in builds:
+            continue
+        o2, o3 = BUILD_NAMES[comparison.o2], BUILD_NAMES[comparison.o3]
+        lines += ["## Hot paths: %s" % hot_path_title(comparison), ""]
+        compiler = (compilers or {}).get(comparison.name)
+        if compiler:
+            lines += ["Compiler: %s." % compiler, ""]
+        hot_note = ""
+        if comparison.o2_hot in builds:
+            hot_note = (" (the -O2 times here are from a pass of the hot "
+                        "paths run right before the -O3 one, so they may "
+                        "differ a little from the sections below)")
+        lines += ["The same benchmark built both ways and run one after the "
+                  "other%s; the target is %s ≤ %s× %s for each." % (
+                      hot_note, o2, fmt_number(HOT_PATH_LIMIT), o3), ""]
+        table_rows = []
+        for suite_name, run_name, t2, t3, r in rows:
+            status = ("MISSING" if r is None else
+                      "PASS" if r <= HOT_PATH_LIMIT else "FAIL")
+            table_rows.append([suite_name, "`%s`" % run_name, fmt_time(t2),
+                               fmt_time(t3), fmt_ratio(r),
+                               "**%s**" % status])
+        lines += [table(["suite", "benchmark", o2, o3, "%s ÷ %s" % (o2, o3),
+                         "≤ %s×" % fmt_number(HOT_PATH_LIMIT)], table_rows,
+                        text_columns=2), ""]
     return lines
 
 
@@ -619,13 +672,19 @@ def plot_lines(plots, *stems):
     return out
 
 
+# The header lines of the settings: (key of `settings`, what it describes).
+SETTINGS_LINES = ((PRIMARY_BUILD, "-O2 build"), (COMPARED_BUILD, "-O3 build"),
+                  ("clang", "clang builds"))
+
+
 def build_report(suite_defs, builds, problems, contexts, compiler, plots,
-                 plot_note, now, settings):
+                 plot_note, now, settings, compilers=None):
     """The Markdown report and its target results.
 
     builds: {build key: {suite name: measurements or None}}; problems:
-    {build key: {suite name: why it is missing}}; settings: {build key: how
-    its benchmarks were built and run}, one header line each.
+    {build key: {suite name: why it is missing}}; settings: {key of
+    SETTINGS_LINES: how those benchmarks were built and run}, one header line
+    each; compilers: {comparison name: its compiler's version line}.
     """
     targets = evaluate_targets(suite_defs, builds)
     counts = {s: sum(1 for r in targets if r[3].status == s)
@@ -635,9 +694,9 @@ def build_report(suite_defs, builds, problems, contexts, compiler, plots,
            "Written by `tools/bench_report.sh` (release builds, CMake); do not "
            "edit by hand.", ""]
     out += machine_lines(contexts, compiler, now)
-    for key in (PRIMARY_BUILD, COMPARED_BUILD):
+    for key, what in SETTINGS_LINES:
         if settings.get(key):
-            out.append("- %s build: %s" % (BUILD_NAMES[key], settings[key]))
+            out.append("- %s: %s" % (what, settings[key]))
     out += ["", "## Targets", "",
             "Judged at %s unless the build column says otherwise." %
             BUILD_NAMES[PRIMARY_BUILD], "",
@@ -650,10 +709,14 @@ def build_report(suite_defs, builds, problems, contexts, compiler, plots,
                      text_columns=6))
     out.append("")
     missing = []
-    for key in (PRIMARY_BUILD, COMPARED_BUILD):
+    for key in (PRIMARY_BUILD, COMPARED_BUILD, CLANG_O2_BUILD,
+                CLANG_O3_BUILD):
         if key not in builds:
             continue
         for definition in suite_defs:
+            # The other builds run the hot paths (and also_o3) only.
+            if key != PRIMARY_BUILD and not o3_filter(definition):
+                continue
             if (builds[key] or {}).get(definition.name) is None:
                 missing.append("- %s at %s: %s" % (
                     definition.name, BUILD_NAMES[key],
@@ -662,7 +725,7 @@ def build_report(suite_defs, builds, problems, contexts, compiler, plots,
         out += ["## Missing suites", ""] + missing + [""]
     if plot_note:
         out += ["(%s)" % plot_note, ""]
-    out += hot_path_section(suite_defs, builds)
+    out += hot_path_section(suite_defs, builds, compilers)
     for definition in suite_defs:
         out += ["## %s (`%s`), %s" % (definition.title, definition.label,
                                       BUILD_NAMES[PRIMARY_BUILD]), ""]

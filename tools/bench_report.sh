@@ -9,6 +9,10 @@
 # -O2 pass of the same hot paths, with the same repetitions and min_time: the
 # report puts those two passes side by side. BENCH_O3=all runs every
 # benchmark at -O3 too (about twice as long) and compares the full runs.
+# Then, when the compiler is not clang already, the same hot paths (and
+# also_o3) are built with clang++ at the same -O2 and -O3 flags and run at
+# -O2 and right after at -O3, each suite's one after the other (about 3
+# minutes more): the report judges the hot paths with both compilers.
 # Works on a fresh Debian 12 machine: run as root it installs the Debian
 # packages it misses, otherwise it prints the apt-get line and exits 1.
 # About 13 minutes on 2 cores (12m05s with warm build directories, at load 8).
@@ -21,6 +25,9 @@
 #                              all); the -O3 build still runs its hot paths
 #   BENCH_O3=hot               hot: -O3 runs the hot paths only; all: everything
 #                              (BENCH_FILTER applies); none: no -O3 build
+#   BENCH_CLANG=1              1: the clang hot-path pass (installs clang if
+#                              it can; skipped when CXX is clang or BENCH_O3 is
+#                              none); 0: none (the clang targets are MISSING)
 #   CXX=clang++                the compiler (default: CMake's choice, c++)
 # A suite that does not build or crashes is reported as missing; the script
 # still writes the report and exits 0, so read its Targets table.
@@ -44,6 +51,15 @@ case $o3_mode in hot | all | none) ;; *)
   exit 2
   ;;
 esac
+clang_pass=${BENCH_CLANG:-1}
+case $clang_pass in 0 | 1) ;; *)
+  echo "BENCH_CLANG is 1 or 0, not $clang_pass" >&2
+  exit 2
+  ;;
+esac
+[ "$o3_mode" = none ] && clang_pass=0
+case ${CXX:-} in *clang*) clang_pass=0 ;; esac
+[ "$clang_pass" = 1 ] && require_packages clang
 # suite name, CMake target, binary path inside the build directory
 suites=(
   "hamt map_benchmark hamt/map_benchmark"
@@ -63,13 +79,17 @@ builds=(O2)
 start=$SECONDS
 elapsed() { printf '%dm%02ds' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)); }
 
-# configure O2|O3: the CMake build directory of that level.
+# configure O2|O3|clang-O2|clang-O3: the CMake build directory of that level
+# (clang-*: built with clang++).
 configure() {
   local level=$1 dir=$build_prefix-$1 type=Release
-  [ "$level" = O2 ] && type=BazelOpt
-  local args=(-DCMAKE_BUILD_TYPE=$type -DPERSIST_BUILD_TESTS=OFF
+  case $level in *O2) type=BazelOpt ;; esac
+  local args=("-DCMAKE_BUILD_TYPE=$type" -DPERSIST_BUILD_TESTS=OFF
     -DPERSIST_BUILD_BENCHMARKS=ON -DPERSIST_INSTALL=OFF)
-  if [ "$level" = O2 ]; then
+  case $level in clang-*)
+    args+=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang) ;;
+  esac
+  if [ "$type" = BazelOpt ]; then
     args+=(
       "-DCMAKE_CXX_FLAGS_BAZELOPT=$bazel_opt_flags"
       "-DCMAKE_C_FLAGS_BAZELOPT=$bazel_opt_flags"
@@ -93,8 +113,9 @@ configure() {
 run_suite() {
   local level=$1 suite=$2 target=$3 binary=$4 run_filter=$5 step=$6
   local name=${7:-$2} dir=$build_prefix-$level
-  local logs=$dir/logs json=$dir/results/${7:-$2}.json
-  echo "==> $step building $target at -$level ($(elapsed))"
+  local logs=$dir/logs json=$dir/results/${7:-$2}.json label=-$level
+  case $level in clang-*) label="clang -${level#clang-}" ;; esac
+  echo "==> $step building $target at $label ($(elapsed))"
   if ! cmake --build "$dir" -j2 --target "$target" \
     >"$logs/$target.build.log" 2>&1; then
     tail -n 20 "$logs/$target.build.log"
@@ -170,6 +191,35 @@ for entry in "${suites[@]}"; do
   done
 done
 
+# The clang pass: each suite's hot paths and also_o3 built with clang++ at
+# the same two levels, -O3 right after -O2 (both built first, so that the two
+# runs are seconds apart).
+if [ "$clang_pass" = 1 ]; then
+  configure clang-O2
+  configure clang-O3
+  clang_cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' \
+    "$build_prefix-clang-O2/CMakeCache.txt")
+  clang_compiler=$("${clang_cxx:-clang++}" --version | head -n 1)
+  echo "    clang compiler: $clang_compiler"
+  number=0
+  for entry in "${suites[@]}"; do
+    read -r suite target binary <<<"$entry"
+    number=$((number + 1))
+    run_filter=$(python3 bench/make_report.py --print-o3-filter "$suite")
+    [ -n "$run_filter" ] || continue
+    # A failure shows in run_suite's own build of the target.
+    cmake --build "$build_prefix-clang-O3" -j2 --target "$target" \
+      >"$build_prefix-clang-O3/logs/$target.build.log" 2>&1 || true
+    for level in clang-O2 clang-O3; do
+      if run_suite "$level" "$suite" "$target" "$binary" "$run_filter" \
+        "[$number/${#suites[@]} $suite clang -${level#clang-}]"; then
+        report_args+=("--json-${level,,}"
+          "$suite=$build_prefix-$level/results/$suite.json")
+      fi
+    done
+  done
+fi
+
 # The Python suites, from Python, with the extension pip builds (-O2 flags
 # of setuptools): run_python_suite NAME SCRIPT
 python_dir=$build_prefix-O2
@@ -205,8 +255,16 @@ report_args+=(--settings "$bazel_opt_flags, link $bazel_opt_link (Bazel's -c \
 opt, CMake build type BazelOpt); $runs")
 [ "$o3_mode" = none ] ||
   report_args+=(--settings-o3 "-O3 -DNDEBUG (CMake Release); $o3_runs")
+[ "$clang_pass" = 1 ] &&
+  report_args+=(--compiler-clang "$clang_compiler" --settings-clang \
+    "$clang_compiler, the -O2 and -O3 flags above; the hot paths (and the \
+-O3 targets' benchmarks) only, whatever BENCH_FILTER, each suite's -O3 run \
+right after its -O2 one; median of $repetitions repetitions, each at least \
+${min_time}s")
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \
   --plot-dir bench --compiler "$compiler"
-echo "==> done in $(elapsed): bench/REPORT.md (raw results in" \
-  "$build_prefix-O2/results${builds[1]:+ and $build_prefix-O3/results})"
+results="$build_prefix-O2/results${builds[1]:+, $build_prefix-O3/results}"
+[ "$clang_pass" = 1 ] &&
+  results="$results, $build_prefix-clang-O2/results, $build_prefix-clang-O3/results"
+echo "==> done in $(elapsed): bench/REPORT.md (raw results in $results)"

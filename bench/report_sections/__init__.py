@@ -26,7 +26,10 @@ new suite is one new file and no other edit:
 
 A target's check(suites, threshold) returns r.at_most(...) / r.at_least(...)
 (or a TargetResult); suites maps every suite's name to its measurements, so a
-target may compare across suites. Target(..., build="O3") judges it at -O3.
+target may compare across suites. Target(..., build="O3") judges it at -O3,
+build="clangO2" in the clang pass at -O2 (both run only hot_paths and
+also_o3). Every hot path is judged at -O2 against -O3 with the report's
+compiler and with clang (report_lib.COMPARISONS).
 The binary itself is listed in tools/bench_report.sh's `suites` array, and
 bench/make_report_test.py tests the targets through SUITES.
 """

@@ -74,6 +74,9 @@ SUITE = r.Suite(
         # Issue 12: what a Bazel (`-c opt`) user gets.
         r.Target("Switch_Fiber ≤ {}× Switch_BoostContext", target_vs_boost,
                  1.05),
+        # The same with clang (its hot-path pass runs also_o3 too).
+        r.Target("Switch_Fiber ≤ {}× Switch_BoostContext", target_vs_boost,
+                 1.05, build=r.CLANG_O2_BUILD),
         # Issue 16: FpEnv::kShared skips the FP control state (-O2).
         r.Target("Switch_FiberSharedFpEnv ≤ {}× Switch_BoostContext",
                  target_shared_fp_env_vs_boost, 0.6),
