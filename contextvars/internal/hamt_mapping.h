@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <utility>
 
+#include "base/optimization.h"
 #include "contextvars/internal/value_box.h"
 #include "hamt/map.h"
 
@@ -30,7 +31,10 @@ class HamtMapping {
   // was absent). The mapping's reference to the replaced value is dropped
   // inside the edit, so the returned one is what keeps it alive: the caller
   // drops it once its own state is consistent (its destructor is user code).
-  ValueRef Exchange(const VarKey& key, ValueRef value) {
+  // Always inlined, like BasicContextVar::set() that calls it; `value` by
+  // reference, so that the caller's box is the one object moved from.
+  PERSIST_BASE_ALWAYS_INLINE ValueRef Exchange(const VarKey& key,
+                                               ValueRef&& value) {
     ValueRef old;
     map_ = std::move(map_).update(key, [&](const ValueRef* previous) {
       if (previous != nullptr) old = *previous;

@@ -29,7 +29,7 @@ class NaiveMapping {
 
   // As HamtMapping::Exchange: returns the replaced value, which the old map
   // (dropped here) no longer keeps alive.
-  ValueRef Exchange(const VarKey& key, ValueRef value) {
+  ValueRef Exchange(const VarKey& key, ValueRef&& value) {
     auto next = std::make_shared<Map>(get());
     auto [it, inserted] = next->try_emplace(key);
     ValueRef old = inserted ? ValueRef() : std::move(it->second);
