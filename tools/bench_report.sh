@@ -11,11 +11,12 @@
 # benchmark at -O3 too (about twice as long) and compares the full runs.
 # Then, when the compiler is not clang already, the same hot paths (and
 # also_o3) are built with clang++ at the same -O2 and -O3 flags and run at
-# -O2 and right after at -O3, each suite's one after the other (about 3
+# -O2 and right after at -O3, each suite's one after the other (2-3
 # minutes more): the report judges the hot paths with both compilers.
 # Works on a fresh Debian 12 machine: run as root it installs the Debian
 # packages it misses, otherwise it prints the apt-get line and exits 1.
-# About 13 minutes on 2 cores (12m05s with warm build directories, at load 8).
+# About 15 minutes on 2 cores (12m05s with warm build directories, at load 8,
+# before the clang pass).
 # Settings, from the environment:
 #   BUILD_DIR=build-bench      prefix of the build directories: BUILD_DIR-O2 and
 #                              BUILD_DIR-O3 (results in each one's results/)
