@@ -106,6 +106,8 @@ valgrind_subset() {
   cmake_build gcc map_test contextvars_test || return 1
   for test in hamt/map_test contextvars/contextvars_test; do
     [ -x "$dir/$test" ] || { echo "missing $dir/$test"; return 1; }
+  done
+  for test in hamt/map_test contextvars/contextvars_test; do
     valgrind --quiet --error-exitcode=1 --leak-check=full \
       --errors-for-leak-kinds=definite \
       --show-leak-kinds=definite "$dir/$test" --gtest_brief=1 &
