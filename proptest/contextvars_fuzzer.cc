@@ -35,8 +35,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,17 +47,9 @@
 #include "contextvars/contextvars.h"
 #include "contextvars/naive/contextvars.h"
 #include "fibers/fiber.h"
+#include "proptest/internal/fuzz_check.h"
 
 namespace {
-
-#define PERSIST_CONTEXTVARS_FUZZ_CHECK(condition)                           \
-  do {                                                                      \
-    if (!(condition)) {                                                     \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #condition);                                             \
-      std::abort();                                                         \
-    }                                                                       \
-  } while (false)
 
 constexpr int kVars = 4;    // 0 and 1 have a default, 2 and 3 none
 constexpr int kTokens = 8;  // token pool size per implementation
@@ -226,19 +216,19 @@ std::map<int, int> ContentsOf(const typename Impl::Context& ctx) {
     for (int i = 0; i < kVars; ++i) {
       if (entry.holds(VarOf<Impl>(i))) index = i;
     }
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(index >= 0);
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(
+    PERSIST_PROPTEST_FUZZ_CHECK(index >= 0);
+    PERSIST_PROPTEST_FUZZ_CHECK(
         contents.emplace(index, entry.value(VarOf<Impl>(index)).payload)
             .second);
   }
-  PERSIST_CONTEXTVARS_FUZZ_CHECK(count == ctx.size());
-  PERSIST_CONTEXTVARS_FUZZ_CHECK(ctx.empty() == (count == 0));
+  PERSIST_PROPTEST_FUZZ_CHECK(count == ctx.size());
+  PERSIST_PROPTEST_FUZZ_CHECK(ctx.empty() == (count == 0));
   for (int i = 0; i < kVars; ++i) {
     const bool has = contents.count(i) == 1;
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(ctx.contains(VarOf<Impl>(i)) == has);
+    PERSIST_PROPTEST_FUZZ_CHECK(ctx.contains(VarOf<Impl>(i)) == has);
     if (has) {
-      PERSIST_CONTEXTVARS_FUZZ_CHECK(ctx.at(VarOf<Impl>(i)).payload ==
-                                     contents[i]);
+      PERSIST_PROPTEST_FUZZ_CHECK(ctx.at(VarOf<Impl>(i)).payload ==
+                                  contents[i]);
     }
   }
   return contents;
@@ -267,11 +257,11 @@ void RunHook(uint8_t hook, int payload) noexcept {
         const Result got = GetOf<Impl>(VarOf<Impl>(i));
         if (contents.count(i) == 1) {
           // Present: its value, unless its copy throws.
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(got.outcome == Outcome::kCopyError ||
-                                         (got.outcome == Outcome::kValue &&
-                                          got.payload == contents.at(i)));
+          PERSIST_PROPTEST_FUZZ_CHECK(got.outcome == Outcome::kCopyError ||
+                                      (got.outcome == Outcome::kValue &&
+                                       got.payload == contents.at(i)));
         } else {
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(
+          PERSIST_PROPTEST_FUZZ_CHECK(
               got.outcome == (i < 2 ? Outcome::kValue : Outcome::kLookupError));
         }
       }
@@ -372,8 +362,8 @@ class Program {
           break;
         case 2: {  // get, and get(fallback)
           const int v = VarIndex();
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(GetOf<HamtImpl>(H(v)) ==
-                                         GetOf<NaiveImpl>(N(v)));
+          PERSIST_PROPTEST_FUZZ_CHECK(GetOf<HamtImpl>(H(v)) ==
+                                      GetOf<NaiveImpl>(N(v)));
           const Result h = Capture([&] {
             return Result{
                 Outcome::kValue,
@@ -385,7 +375,7 @@ class Program {
                 N(v).get(Value<NaiveImpl>(-7, kNoHook, kNoHook, false))
                     .payload};
           });
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(h == n);
+          PERSIST_PROPTEST_FUZZ_CHECK(h == n);
           break;
         }
         case 3: {  // copy_context into a saved slot
@@ -406,9 +396,9 @@ class Program {
           break;
         case 7: {  // ==, between saved contexts and with the current one
           const int s = in_.Next() % kSaved, t = in_.Next() % kSaved;
-          PERSIST_CONTEXTVARS_FUZZ_CHECK((hamt_.saved[s] == hamt_.saved[t]) ==
-                                         (naive_.saved[s] == naive_.saved[t]));
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(
+          PERSIST_PROPTEST_FUZZ_CHECK((hamt_.saved[s] == hamt_.saved[t]) ==
+                                      (naive_.saved[s] == naive_.saved[t]));
+          PERSIST_PROPTEST_FUZZ_CHECK(
               (HamtImpl::copy_context() != hamt_.saved[s]) ==
               (NaiveImpl::copy_context() != naive_.saved[s]));
           break;
@@ -441,14 +431,14 @@ class Program {
             auto got = naive_.saved[s].get(N(v));
             return got ? Result{Outcome::kValue, got->payload} : Result{};
           });
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(h == n);
+          PERSIST_PROPTEST_FUZZ_CHECK(h == n);
           break;
         }
         case 11: {  // Token::old_value
           const int slot = in_.Next() % kTokens;
           auto& ht = hamt_.tokens[slot];
           auto& nt = naive_.tokens[slot];
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(ht.has_value() == nt.has_value());
+          PERSIST_PROPTEST_FUZZ_CHECK(ht.has_value() == nt.has_value());
           if (!ht) break;
           const Result h = Capture([&] {
             auto old = ht->old_value();
@@ -458,7 +448,7 @@ class Program {
             auto old = nt->old_value();
             return old ? Result{Outcome::kValue, old->payload} : Result{};
           });
-          PERSIST_CONTEXTVARS_FUZZ_CHECK(h == n);
+          PERSIST_PROPTEST_FUZZ_CHECK(h == n);
           break;
         }
         case 12:
@@ -499,7 +489,7 @@ class Program {
     const int slot = in_.Next() % kTokens, v = VarIndex();
     auto& ht = hamt_.tokens[slot];
     auto& nt = naive_.tokens[slot];
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(ht.has_value() == nt.has_value());
+    PERSIST_PROPTEST_FUZZ_CHECK(ht.has_value() == nt.has_value());
     if (!ht) return;
     const Result h = Capture([&] {
       H(v).reset(*ht);
@@ -509,8 +499,8 @@ class Program {
       N(v).reset(*nt);
       return Result{};
     });
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(h == n);
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(ht->used() == nt->used());
+    PERSIST_PROPTEST_FUZZ_CHECK(h == n);
+    PERSIST_PROPTEST_FUZZ_CHECK(ht->used() == nt->used());
   }
 
   void RunSaved(int s, int fiber, int level) {
@@ -537,7 +527,7 @@ class Program {
         return Result{};
       });
     }
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(h == n);
+    PERSIST_PROPTEST_FUZZ_CHECK(h == n);
   }
 
   void ScopedSet(int fiber, int level) {
@@ -569,25 +559,25 @@ class Program {
 
   void Compare() {
     for (int i = 0; i < kVars; ++i) {
-      PERSIST_CONTEXTVARS_FUZZ_CHECK(GetOf<HamtImpl>(H(i)) ==
-                                     GetOf<NaiveImpl>(N(i)));
+      PERSIST_PROPTEST_FUZZ_CHECK(GetOf<HamtImpl>(H(i)) ==
+                                  GetOf<NaiveImpl>(N(i)));
     }
-    PERSIST_CONTEXTVARS_FUZZ_CHECK(
+    PERSIST_PROPTEST_FUZZ_CHECK(
         ContentsOf<HamtImpl>(HamtImpl::copy_context()) ==
         ContentsOf<NaiveImpl>(NaiveImpl::copy_context()));
     for (int s = 0; s < kSaved; ++s) {
-      PERSIST_CONTEXTVARS_FUZZ_CHECK(ContentsOf<HamtImpl>(hamt_.saved[s]) ==
-                                     ContentsOf<NaiveImpl>(naive_.saved[s]));
+      PERSIST_PROPTEST_FUZZ_CHECK(ContentsOf<HamtImpl>(hamt_.saved[s]) ==
+                                  ContentsOf<NaiveImpl>(naive_.saved[s]));
       for (int t = 0; t < s; ++t) {
-        PERSIST_CONTEXTVARS_FUZZ_CHECK(hamt_.saved[s].is(hamt_.saved[t]) ==
-                                       naive_.saved[s].is(naive_.saved[t]));
+        PERSIST_PROPTEST_FUZZ_CHECK(hamt_.saved[s].is(hamt_.saved[t]) ==
+                                    naive_.saved[s].is(naive_.saved[t]));
       }
     }
     for (int slot = 0; slot < kTokens; ++slot) {
       const auto& ht = hamt_.tokens[slot];
       const auto& nt = naive_.tokens[slot];
-      PERSIST_CONTEXTVARS_FUZZ_CHECK(ht.has_value() == nt.has_value());
-      if (ht) PERSIST_CONTEXTVARS_FUZZ_CHECK(ht->used() == nt->used());
+      PERSIST_PROPTEST_FUZZ_CHECK(ht.has_value() == nt.has_value());
+      if (ht) PERSIST_PROPTEST_FUZZ_CHECK(ht->used() == nt->used());
     }
   }
 

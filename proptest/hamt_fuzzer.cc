@@ -13,25 +13,15 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "absl/hash/hash.h"
 #include "hamt/map.h"
+#include "proptest/internal/fuzz_check.h"
 
 namespace {
-
-#define PERSIST_HAMT_FUZZ_CHECK(condition)                                  \
-  do {                                                                      \
-    if (!(condition)) {                                                     \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #condition);                                             \
-      std::abort();                                                         \
-    }                                                                       \
-  } while (false)
 
 constexpr int kKeySpace = 128;
 constexpr size_t kMaxVersions = 16;
@@ -69,13 +59,14 @@ class ByteReader {
 
 template <class TestMap>
 void CheckSame(const TestMap& map, const Entries& model) {
-  PERSIST_HAMT_FUZZ_CHECK(map.size() == model.size());
-  PERSIST_HAMT_FUZZ_CHECK(map.empty() == model.empty());
+  PERSIST_PROPTEST_FUZZ_CHECK(map.size() == model.size());
+  PERSIST_PROPTEST_FUZZ_CHECK(map.empty() == model.empty());
   Entries contents;
   for (const auto& entry : map) {
-    PERSIST_HAMT_FUZZ_CHECK(contents.emplace(entry.first, entry.second).second);
+    PERSIST_PROPTEST_FUZZ_CHECK(
+        contents.emplace(entry.first, entry.second).second);
   }
-  PERSIST_HAMT_FUZZ_CHECK(contents == model);
+  PERSIST_PROPTEST_FUZZ_CHECK(contents == model);
 }
 
 template <class TestMap>
@@ -83,11 +74,11 @@ void CheckFind(const TestMap& map, const Entries& model, int key) {
   const int* found = map.find(key);
   auto it = model.find(key);
   if (it == model.end()) {
-    PERSIST_HAMT_FUZZ_CHECK(found == nullptr);
-    PERSIST_HAMT_FUZZ_CHECK(!map.contains(key));
+    PERSIST_PROPTEST_FUZZ_CHECK(found == nullptr);
+    PERSIST_PROPTEST_FUZZ_CHECK(!map.contains(key));
   } else {
-    PERSIST_HAMT_FUZZ_CHECK(found != nullptr && *found == it->second);
-    PERSIST_HAMT_FUZZ_CHECK(map.count(key) == 1);
+    PERSIST_PROPTEST_FUZZ_CHECK(found != nullptr && *found == it->second);
+    PERSIST_PROPTEST_FUZZ_CHECK(map.count(key) == 1);
   }
 }
 
@@ -120,7 +111,7 @@ void RunProgram(ByteReader& in) {
         map = (how & 1) ? std::move(map).erase(key) : map.erase(key);
         model.erase(key);
         CheckFind(map, model, key);
-        PERSIST_HAMT_FUZZ_CHECK(map.size() == model.size());
+        PERSIST_PROPTEST_FUZZ_CHECK(map.size() == model.size());
         break;
       }
       case 3:  // find
@@ -133,7 +124,7 @@ void RunProgram(ByteReader& in) {
           map = std::move(map).set(key, value + i);
           model[key] = value + i;
         }
-        PERSIST_HAMT_FUZZ_CHECK(map.size() == model.size());
+        PERSIST_PROPTEST_FUZZ_CHECK(map.size() == model.size());
         break;
       }
       case 5: {  // a transient batch, from a shared or unique map
@@ -149,13 +140,13 @@ void RunProgram(ByteReader& in) {
             transient.set(key, value);
             model[key] = value;
           } else {
-            PERSIST_HAMT_FUZZ_CHECK(transient.erase(key) ==
-                                    (model.erase(key) == 1));
+            PERSIST_PROPTEST_FUZZ_CHECK(transient.erase(key) ==
+                                        (model.erase(key) == 1));
           }
           const int* found = transient.find(key);
-          PERSIST_HAMT_FUZZ_CHECK((found != nullptr) ==
-                                  (model.count(key) == 1));
-          PERSIST_HAMT_FUZZ_CHECK(transient.size() == model.size());
+          PERSIST_PROPTEST_FUZZ_CHECK((found != nullptr) ==
+                                      (model.count(key) == 1));
+          PERSIST_PROPTEST_FUZZ_CHECK(transient.size() == model.size());
         }
         map = std::move(transient).persistent();
         CheckSame(map, model);
@@ -171,11 +162,11 @@ void RunProgram(ByteReader& in) {
         if (!versions.empty()) {
           const auto& [old_map, old_model] =
               versions[in.Next() % versions.size()];
-          PERSIST_HAMT_FUZZ_CHECK((old_map == map) == (old_model == model));
-          PERSIST_HAMT_FUZZ_CHECK((old_map != map) == (old_model != model));
+          PERSIST_PROPTEST_FUZZ_CHECK((old_map == map) == (old_model == model));
+          PERSIST_PROPTEST_FUZZ_CHECK((old_map != map) == (old_model != model));
         }
         const TestMap rebuilt(model.begin(), model.end());
-        PERSIST_HAMT_FUZZ_CHECK(rebuilt == map && !(map != rebuilt));
+        PERSIST_PROPTEST_FUZZ_CHECK(rebuilt == map && !(map != rebuilt));
         break;
       }
       case 8:  // iterate

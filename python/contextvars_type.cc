@@ -20,6 +20,7 @@
 #include <string>
 #include <utility>
 
+#include "python/internal/arg_count.h"
 #include "python/internal/deferred_decref.h"
 #include "python/internal/greenlet_local.h"
 #include "python/internal/thread_setup.h"
@@ -171,11 +172,7 @@ PyObject* ContextVarRepr(PyObject* object) {
 // variable's default, else LookupError. The C++ cached get.
 PyObject* ContextVarGet(PyObject* object, PyObject* const* args,
                         Py_ssize_t nargs) {
-  if (PERSIST_BASE_PREDICT_FALSE(nargs > 1)) {
-    PyErr_Format(PyExc_TypeError, "get expected at most 1 argument, got %zd",
-                 nargs);
-    return nullptr;
-  }
+  if (!internal::CheckArgCount("get", nargs, 0, 1)) return nullptr;
   ContextVarObject* self = AsVar(object);
   try {
     PyValue found = self->var.get().get(PyValue());
@@ -384,16 +381,7 @@ PyObject* ContextGetItem(PyObject* object, PyObject* key) {
 
 PyObject* ContextGet(PyObject* object, PyObject* const* args,
                      Py_ssize_t nargs) {
-  if (nargs < 1) {
-    PyErr_Format(PyExc_TypeError, "get expected at least 1 argument, got %zd",
-                 nargs);
-    return nullptr;
-  }
-  if (nargs > 2) {
-    PyErr_Format(PyExc_TypeError, "get expected at most 2 arguments, got %zd",
-                 nargs);
-    return nullptr;
-  }
+  if (!internal::CheckArgCount("get", nargs, 1, 2)) return nullptr;
   if (!IsContextVar(args[0])) return NotAContextVar(args[0]);
   PyObject* value = ContextLookup(object, args[0]);
   if (value != nullptr) return value;

@@ -9,11 +9,14 @@
 #include <utility>
 
 #include "hamt/map.h"
+#include "python/internal/arg_count.h"
 #include "python/internal/map_entry.h"
 #include "python/internal/map_traverse.h"
 
 namespace persist_python {
 namespace {
+
+using internal::CheckArgCount;
 
 using internal::Key;
 using internal::KeyEqual;
@@ -284,23 +287,6 @@ PyObject* Repr(PyObject* self, const char* name, const PyMap& map) {
   }
   Py_ReprLeave(self);
   return result;
-}
-
-bool CheckArgCount(const char* name, Py_ssize_t nargs, Py_ssize_t min,
-                   Py_ssize_t max) {
-  if (nargs >= min && nargs <= max) return true;
-  if (min == max) {
-    PyErr_Format(PyExc_TypeError, "%s expected %zd argument%s, got %zd", name,
-                 min, min == 1 ? "" : "s", nargs);
-  } else if (nargs < min) {
-    PyErr_Format(PyExc_TypeError,
-                 "%s expected at least %zd argument%s, got %zd", name, min,
-                 min == 1 ? "" : "s", nargs);
-  } else {
-    PyErr_Format(PyExc_TypeError, "%s expected at most %zd arguments, got %zd",
-                 name, max, nargs);
-  }
-  return false;
 }
 
 // ---- persist.Map ----

@@ -5,6 +5,7 @@
 #   proptest/contextvars_fuzzer.cc  contextvars against contextvars::naive
 # Usage:
 #   tools/fuzz.sh [seconds]                  # default 60, split between both
+#                                            # (which run side by side)
 #   tools/fuzz.sh --only contextvars [seconds]   # one fuzzer, all the time
 #   tools/fuzz.sh --update-corpus [seconds]  # then merge the finds into
 #                                            # proptest/corpus/<fuzzer>
@@ -116,9 +117,16 @@ fuzz() {
   rm -rf "$work"
 }
 
+# The fuzzers build and run side by side (each compile and each libFuzzer
+# process keeps one core busy); each one's output is printed when it is done.
 failed=0
+pids=()
 for fuzzer in "${fuzzers[@]}"; do
-  build "$fuzzer"
-  fuzz "$fuzzer" || failed=1
+  { build "$fuzzer" && fuzz "$fuzzer"; } >"$out/$fuzzer.out" 2>&1 &
+  pids+=($!)
+done
+for i in "${!fuzzers[@]}"; do
+  wait "${pids[$i]}" || failed=1
+  cat "$out/${fuzzers[$i]}.out"
 done
 exit "$failed"

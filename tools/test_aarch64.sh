@@ -72,14 +72,22 @@ hamt_tests=(hamt/map_test.cc hamt/transient_test.cc hamt/diff_test.cc
   hamt/exception_test.cc hamt/set_test.cc hamt/algorithm_test.cc
   hamt/internal/bits_test.cc
   hamt/internal/node_test.cc hamt/internal/lookup_test.cc)
+# Two compiles at a time (one a core).
 objects=()
+compiles=()
 for test in "${hamt_tests[@]}"; do
   echo "==> aarch64-linux-gnu-g++ -O2 -c $test"
   object="$out_dir/$(basename "$test" .cc).o"
   aarch64-linux-gnu-g++ -std=c++17 -Wall -Wextra -Werror -O2 -I. \
-    -isystem "$out_dir/include" -c "$test" -o "$object"
+    -isystem "$out_dir/include" -c "$test" -o "$object" &
+  compiles+=($!)
   objects+=("$object")
+  if [ ${#compiles[@]} -ge 2 ]; then
+    wait "${compiles[0]}"
+    compiles=("${compiles[@]:1}")
+  fi
 done
+for compile in "${compiles[@]}"; do wait "$compile"; done
 # getaddrinfo in a static binary: gtest's unused streaming listener.
 aarch64-linux-gnu-g++ -static "${objects[@]}" -o "$out_dir/hamt_tests" \
   -L/usr/lib/aarch64-linux-gnu -lgtest_main -lgtest -labsl_hash -labsl_city \

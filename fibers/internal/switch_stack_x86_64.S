@@ -33,22 +33,12 @@
         .hidden persist_prepare_stack
         .hidden persist_inline_switch_entry_trampoline
 
-// void* persist_switch_stack(void** save_sp /*rdi*/, void* new_sp /*rsi*/,
-//                            void* value /*rdx*/);
-        .globl  persist_switch_stack
-        .type   persist_switch_stack, @function
-        .p2align 4
-persist_switch_stack:
-        .cfi_startproc
-        endbr64
-        // MXCSR and the x87 control word go straight to their final frame
-        // slots (56 bytes down, in the red zone until the pushes below reach
-        // them). stmxcsr is slow (microcoded) and dominates a switch; issued
-        // first, its latency overlaps with the pushes and with the caller's
-        // bookkeeping instead of adding to it: fibers::Fiber's round trip
-        // went from 13.8 to 11.4 ns (AMD EPYC), the bare switch is unchanged.
-        stmxcsr -56(%rsp)
-        fnstcw  -52(%rsp)
+// The two switches share their frame: push_switch_frame saves the
+// callee-saved registers below the return address and reserves slot 0 (with
+// the CFI of each push); pop_switch_frame_and_jump, with rsp at a saved
+// frame, restores them and jumps to the frame's return address, the
+// switched value in rax.
+        .macro push_switch_frame
         pushq   %rbp
         .cfi_adjust_cfa_offset 8
         .cfi_rel_offset rbp, 0
@@ -69,6 +59,38 @@ persist_switch_stack:
         .cfi_rel_offset r15, 0
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
+        .endm
+
+        .macro pop_switch_frame_and_jump
+        addq    $8, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        popq    %rcx
+        movq    %rdx, %rax
+        notrack jmpq *%rcx
+        .endm
+
+// void* persist_switch_stack(void** save_sp /*rdi*/, void* new_sp /*rsi*/,
+//                            void* value /*rdx*/);
+        .globl  persist_switch_stack
+        .type   persist_switch_stack, @function
+        .p2align 4
+persist_switch_stack:
+        .cfi_startproc
+        endbr64
+        // MXCSR and the x87 control word go straight to their final frame
+        // slots (56 bytes down, in the red zone until the pushes below reach
+        // them). stmxcsr is slow (microcoded) and dominates a switch; issued
+        // first, its latency overlaps with the pushes and with the caller's
+        // bookkeeping instead of adding to it: fibers::Fiber's round trip
+        // went from 13.8 to 11.4 ns (AMD EPYC), the bare switch is unchanged.
+        stmxcsr -56(%rsp)
+        fnstcw  -52(%rsp)
+        push_switch_frame
 
         movq    %rsp, (%rdi)
         movzwl  4(%rsp), %eax   // this side's x87 control word
@@ -86,16 +108,7 @@ persist_switch_stack:
         cmpw    4(%rsp), %ax
         jne     .Lload_x87_control_word
 .Lrestore_registers:
-        addq    $8, %rsp
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %rbx
-        popq    %rbp
-        popq    %rcx
-        movq    %rdx, %rax
-        notrack jmpq *%rcx
+        pop_switch_frame_and_jump
 .Lload_x87_control_word:
         fldcw   4(%rsp)
         jmp     .Lrestore_registers
@@ -112,41 +125,13 @@ persist_switch_stack:
 persist_switch_stack_shared_fp_env:
         .cfi_startproc
         endbr64
-        pushq   %rbp
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset rbp, 0
-        pushq   %rbx
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset rbx, 0
-        pushq   %r12
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r12, 0
-        pushq   %r13
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r13, 0
-        pushq   %r14
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r14, 0
-        pushq   %r15
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r15, 0
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
+        push_switch_frame
 
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
         // (CFI as in persist_switch_stack.)
 
-        addq    $8, %rsp
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %rbx
-        popq    %rbp
-        popq    %rcx
-        movq    %rdx, %rax
-        notrack jmpq *%rcx
+        pop_switch_frame_and_jump
         .cfi_endproc
         .size   persist_switch_stack_shared_fp_env, .-persist_switch_stack_shared_fp_env
 
