@@ -266,7 +266,7 @@ class TrieComparison {
   // Calls visit(child_a, child_b) in child order for each of the first
   // `count` child slots where a and b hold different children, until visit
   // returns false (then returns false). Shared children (all but one in
-  // maps derived from each other) are skipped four at a time.
+  // maps derived from each other) are skipped eight at a time.
   template <class Visit>
   PERSIST_BASE_ALWAYS_INLINE static bool ForEachDifferentChild(const Node* a,
                                                                const Node* b,
@@ -274,24 +274,11 @@ class TrieComparison {
                                                                Visit&& visit) {
     const auto from_a = ChildSlots(a);
     const auto from_b = ChildSlots(b);
-    auto differs = [&](int i) {
-      return reinterpret_cast<uintptr_t>(from_a[i]) ^
-             reinterpret_cast<uintptr_t>(from_b[i]);
-    };
-    int i = 0;
-    for (; i + 4 <= count; i += 4) {
-      if (PERSIST_BASE_PREDICT_TRUE((differs(i) | differs(i + 1) |
-                                     differs(i + 2) | differs(i + 3)) == 0)) {
-        continue;
-      }
-      for (int j = i; j < i + 4; ++j) {
-        if (differs(j) != 0 && !visit(from_a[j], from_b[j])) return false;
-      }
-    }
-    for (; i < count; ++i) {
-      if (differs(i) != 0 && !visit(from_a[i], from_b[i])) return false;
-    }
-    return true;
+    // Child j is the j-th word down from ChildSlot(node, 0).
+    return ForEachDifferentWordDownward(&from_a[0], &from_b[0], count,
+                                        [&](int j) PERSIST_BASE_ALWAYS_INLINE {
+                                          return visit(from_a[j], from_b[j]);
+                                        });
   }
 
   template <class Q>

@@ -10,6 +10,13 @@
 // one well-predicted branch; elsewhere, and for short arrays (where a call
 // costs more than it saves), a scalar loop skips blocks of four equal words.
 //
+// A node's child pointers are scanned by ForEachDifferentWordDownward
+// instead: inline, eight words at a time by SSE2 (baseline x86-64), with
+// the differing child found by branches. The next level's loads then start
+// as soon as those branches are predicted, not after the comparison; with
+// a bit index from the mask (as for the pairs) diffing two 100k-entry maps
+// took 25% longer.
+//
 // PERSIST_HAMT_PORTABLE_LOOKUP (see bits.h) compiles the scalar code only.
 
 #ifndef PERSIST_HAMT_INTERNAL_WORD_DIFF_H_
@@ -17,9 +24,15 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "base/optimization.h"
 #include "hamt/internal/bits.h"
+
+#if defined(__SSE2__) && !defined(PERSIST_HAMT_PORTABLE_LOOKUP)
+#define PERSIST_HAMT_INTERNAL_SSE2 1
+#include <emmintrin.h>
+#endif
 
 #if defined(PERSIST_HAMT_INTERNAL_X86_ASM) && !defined(__AVX2__)
 // AVX2 code in functions of their own, chosen at run time.
@@ -85,6 +98,129 @@ PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWordsScalar(const void* a,
     mask |= uint64_t{LoadWord(a, i) != LoadWord(b, i)} << i;
   }
   return mask;
+}
+
+// Which 4-byte halves of the words a[0..kWords) and b[0..kWords) differ,
+// kWords 4 or 8: bits 2k and 2k + 1 for word k (its lower and upper
+// addresses), so word k differs exactly when (mask >> 2 * k & 3) != 0.
+// Inline, without a branch; 8 * kWords bytes of each array are read, with
+// no alignment.
+template <int kWords>
+PERSIST_BASE_ALWAYS_INLINE inline uint32_t DifferentHalves(const void* a,
+                                                           const void* b) {
+  static_assert(kWords == 4 || kWords == 8, "4 or 8 words");
+#if defined(PERSIST_HAMT_INTERNAL_SSE2)
+  // pcmpeqd per 4 bytes (SSE2 has no 8-byte compare), then the 32-bit
+  // lanes saturated down to bytes for one pmovmskb.
+  const char* pa = static_cast<const char*>(a);
+  const char* pb = static_cast<const char*>(b);
+  auto equal = [&](int offset) PERSIST_BASE_ALWAYS_INLINE {
+    return _mm_cmpeq_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pa + offset)),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + offset)));
+  };
+  const __m128i low = _mm_packs_epi32(equal(0), equal(16));
+  if constexpr (kWords == 4) {
+    return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(low, low)) &
+                                 0xff) ^
+           0xff;
+  } else {
+    const __m128i high = _mm_packs_epi32(equal(32), equal(48));
+    return static_cast<uint32_t>(
+               _mm_movemask_epi8(_mm_packs_epi16(low, high))) ^
+           0xffff;
+  }
+#else
+  uint32_t mask = 0;
+  for (int k = 0; k < kWords; ++k) {
+    uint32_t low, high, other_low, other_high;
+    std::memcpy(&low, static_cast<const char*>(a) + 8 * k, 4);
+    std::memcpy(&high, static_cast<const char*>(a) + 8 * k + 4, 4);
+    std::memcpy(&other_low, static_cast<const char*>(b) + 8 * k, 4);
+    std::memcpy(&other_high, static_cast<const char*>(b) + 8 * k + 4, 4);
+    mask |= (uint32_t{low != other_low} | uint32_t{high != other_high} << 1)
+            << (2 * k);
+  }
+  return mask;
+#endif
+}
+
+// Calls visit(j) for j = 0, 1, ... count - 1 where the words at
+// a - 8 * j and b - 8 * j bytes differ (arrays running down from a and b,
+// as a node's children do), until visit returns false; then returns false.
+// Reads the 8 * count bytes [a - 8 * (count - 1), a + 8) of a, the same of
+// b. Equal words are skipped eight at a time by one well-predicted branch;
+// a block that differs is searched by branches on constant bits, not by a
+// bit index computed from the comparison: the j passed to visit (the
+// address the caller loads next) then depends on predicted branches only,
+// not on the loads and the compare, and the caller's next loads start early.
+template <class Visit>
+PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWordDownward(
+    const void* a, const void* b, int count, Visit&& visit) {
+  // Word j's lowest address, as DifferentHalves wants it.
+  auto word_a = [&](int j) PERSIST_BASE_ALWAYS_INLINE {
+    return static_cast<const char*>(a) - 8 * j;
+  };
+  auto word_b = [&](int j) PERSIST_BASE_ALWAYS_INLINE {
+    return static_cast<const char*>(b) - 8 * j;
+  };
+  // Words first .. first + width - 1 whose bits are set in `different`,
+  // from DifferentHalves<width> of the block (read from the lowest address,
+  // word first + width - 1's: word first + k is bit pair width - 1 - k).
+  auto visit_block = [&](int first, uint32_t different,
+                         auto width) PERSIST_BASE_ALWAYS_INLINE {
+    constexpr int kWidth = decltype(width)::value;
+    auto at = [&](auto k) PERSIST_BASE_ALWAYS_INLINE {
+      constexpr int kK = decltype(k)::value;
+      if constexpr (kK >= kWidth) {
+        return true;
+      } else {
+        constexpr uint32_t kBits = uint32_t{3} << (2 * (kWidth - 1 - kK));
+        return (different & kBits) == 0 || visit(first + kK);
+      }
+    };
+    return at(std::integral_constant<int, 0>{}) &&
+           at(std::integral_constant<int, 1>{}) &&
+           at(std::integral_constant<int, 2>{}) &&
+           at(std::integral_constant<int, 3>{}) &&
+           at(std::integral_constant<int, 4>{}) &&
+           at(std::integral_constant<int, 5>{}) &&
+           at(std::integral_constant<int, 6>{}) &&
+           at(std::integral_constant<int, 7>{});
+  };
+  constexpr std::integral_constant<int, 8> kEight;
+  constexpr std::integral_constant<int, 4> kFour;
+  int i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const uint32_t different = DifferentHalves<8>(word_a(i + 7), word_b(i + 7));
+    if (PERSIST_BASE_PREDICT_TRUE(different == 0)) continue;
+    if (!visit_block(i, different, kEight)) return false;
+  }
+  if (i == count) return true;
+  // The rest as one block overlapping the one before, whose words (first ..
+  // i - 1, the highest bit pairs) are cleared; below 8 words, as one or two
+  // blocks of 4, the same way.
+  if (count >= 8) {
+    const int first = count - 8;
+    const uint32_t different =
+        DifferentHalves<8>(word_a(count - 1), word_b(count - 1)) &
+        (0xffffu >> (2 * (i - first)));
+    return different == 0 || visit_block(first, different, kEight);
+  }
+  if (count >= 4) {
+    uint32_t different = DifferentHalves<4>(word_a(3), word_b(3));
+    if (different != 0 && !visit_block(0, different, kFour)) return false;
+    const int first = count - 4;
+    different = DifferentHalves<4>(word_a(count - 1), word_b(count - 1)) &
+                (0xffu >> (2 * (4 - first)));
+    return different == 0 || visit_block(first, different, kFour);
+  }
+  for (; i < count; ++i) {
+    if (LoadWord(word_a(i), 0) != LoadWord(word_b(i), 0) && !visit(i)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 #if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2) || \

@@ -91,6 +91,138 @@ TEST(WordDiffTest, DifferenceInAnyBitOfAWordCounts) {
   }
 }
 
+// DifferentHalves<kWords>: bit pair k is word k's, and no other bit is set.
+template <int kWords>
+void CheckHalves() {
+  std::mt19937_64 rng(kWords);
+  for (int offset = 0; offset < 3; ++offset) {
+    std::vector<uint64_t> a(offset + kWords);
+    for (auto& word : a) word = rng();
+    std::vector<uint64_t> b = a;
+    const uint64_t* pa = a.data() + offset;
+    const uint64_t* pb = b.data() + offset;
+    EXPECT_EQ(DifferentHalves<kWords>(pa, pb), 0u);
+    // One word differing in one bit: bit 0, 31 (its lower half), 32, 63
+    // (the upper half only, as pointers that differ only in high bits).
+    for (int k = 0; k < kWords; ++k) {
+      for (int bit : {0, 31, 32, 63}) {
+        b = a;
+        b[offset + k] ^= uint64_t{1} << bit;
+        const uint32_t mask = DifferentHalves<kWords>(pa, pb);
+        EXPECT_NE(mask >> (2 * k) & 3, 0u) << "word " << k << " bit " << bit;
+        EXPECT_EQ(mask & ~(uint32_t{3} << (2 * k)), 0u)
+            << "word " << k << " bit " << bit;
+      }
+    }
+    for (int trial = 0; trial < 200; ++trial) {
+      b = a;
+      for (int k = 0; k < kWords; ++k) {
+        if (rng() % 3 == 0) b[offset + k] ^= uint64_t{1} << (rng() % 64);
+      }
+      const uint32_t mask = DifferentHalves<kWords>(pa, pb);
+      for (int k = 0; k < kWords; ++k) {
+        EXPECT_EQ((mask >> (2 * k) & 3) != 0, a[offset + k] != b[offset + k])
+            << "word " << k;
+      }
+      EXPECT_EQ(mask >> (2 * kWords), 0u);
+    }
+  }
+}
+
+TEST(WordDiffTest, DifferentHalvesOfFour) { CheckHalves<4>(); }
+TEST(WordDiffTest, DifferentHalvesOfEight) { CheckHalves<8>(); }
+
+// The indices ForEachDifferentWordDownward visits in arrays of `count`
+// words running down from the last element (as a node's children do),
+// stopping after `stop_after` visits.
+std::vector<int> VisitedDownward(const std::vector<uint64_t>& a,
+                                 const std::vector<uint64_t>& b, int offset,
+                                 int count, size_t stop_after, bool* result) {
+  std::vector<int> visited;
+  // Word 0 is the highest; a count of 0 reads nothing.
+  const uint64_t* top_a = a.data() + offset + (count > 0 ? count - 1 : 0);
+  const uint64_t* top_b = b.data() + offset + (count > 0 ? count - 1 : 0);
+  *result = ForEachDifferentWordDownward(top_a, top_b, count, [&](int j) {
+    visited.push_back(j);
+    return visited.size() < stop_after;
+  });
+  return visited;
+}
+
+// The j with a[top - j] != b[top - j], in increasing order.
+std::vector<int> NaiveDownward(const std::vector<uint64_t>& a,
+                               const std::vector<uint64_t>& b, int offset,
+                               int count) {
+  std::vector<int> different;
+  for (int j = 0; j < count; ++j) {
+    const int at = offset + count - 1 - j;
+    if (a[at] != b[at]) different.push_back(j);
+  }
+  return different;
+}
+
+// Every count from 0 to 40 (blocks of 8, the overlapping last block, the
+// blocks of 4 and the single words), at three alignments; arrays exactly
+// as long as the words read (ASan sees a read past them).
+TEST(WordDiffTest, ForEachDifferentWordDownwardMatchesNaive) {
+  std::mt19937_64 rng(32);
+  const size_t kAll = ~size_t{0};
+  for (int count = 0; count <= 40; ++count) {
+    for (int offset = 0; offset < 3; ++offset) {
+      std::vector<uint64_t> a(offset + count);
+      for (auto& word : a) word = rng();
+      std::vector<uint64_t> b = a;
+      bool result = false;
+      EXPECT_TRUE(VisitedDownward(a, b, offset, count, kAll, &result).empty());
+      EXPECT_TRUE(result);
+      for (int i = 0; i < count; ++i) {
+        // One difference, in the lowest, a middle and the highest bit
+        // (pointers differing only in high bits).
+        for (int bit : {0, 40, 63}) {
+          b = a;
+          b[offset + count - 1 - i] ^= uint64_t{1} << bit;
+          ASSERT_EQ(VisitedDownward(a, b, offset, count, kAll, &result),
+                    std::vector<int>{i})
+              << "count " << count << " word " << i << " bit " << bit;
+          EXPECT_TRUE(result);
+          ASSERT_EQ(VisitedDownward(a, b, offset, count, 1, &result),
+                    std::vector<int>{i});
+          EXPECT_FALSE(result) << "count " << count << " word " << i;
+        }
+        // Two differences: both visited in order; stopping after the
+        // first visits the first only.
+        for (int j = i + 1; j < count; ++j) {
+          b = a;
+          b[offset + count - 1 - i] ^= uint64_t{1} << 63;
+          b[offset + count - 1 - j] ^= uint64_t{1} << (rng() % 64);
+          ASSERT_EQ(VisitedDownward(a, b, offset, count, kAll, &result),
+                    (std::vector<int>{i, j}))
+              << "count " << count << " words " << i << ", " << j;
+          EXPECT_TRUE(result);
+          ASSERT_EQ(VisitedDownward(a, b, offset, count, 1, &result),
+                    std::vector<int>{i});
+          EXPECT_FALSE(result);
+        }
+      }
+      for (int trial = 0; trial < 20; ++trial) {
+        b = a;
+        for (auto& word : b) {
+          if (rng() % 3 == 0) word = rng();
+        }
+        const std::vector<int> expected = NaiveDownward(a, b, offset, count);
+        ASSERT_EQ(VisitedDownward(a, b, offset, count, kAll, &result), expected)
+            << "count " << count;
+        EXPECT_TRUE(result);
+        if (expected.size() >= 2) {
+          ASSERT_EQ(VisitedDownward(a, b, offset, count, 2, &result),
+                    (std::vector<int>{expected[0], expected[1]}));
+          EXPECT_FALSE(result);
+        }
+      }
+    }
+  }
+}
+
 TEST(WordDiffTest, BitIndices) {
   EXPECT_EQ(LowestBitIndex(1), 0);
   EXPECT_EQ(HighestBitIndex(1), 0);
