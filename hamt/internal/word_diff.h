@@ -1,21 +1,18 @@
-// Which 8-byte words of two arrays differ, as a bitmask: how == and diff
-// find the one child (or pair) that differs between two nodes of maps that
-// share structure, without a comparison and a branch per slot.
+// Which 8-byte words of two arrays differ: how == and diff find the one
+// child (or pair) that differs between two nodes of maps that share
+// structure, without a comparison and a branch per slot.
 //
 // Two nodes on the path one set() changed hold the same 32 child pointers
 // but one; scanning them word by word costs ~4 instructions a word, which
-// was most of comparing two 100k-entry maps. On x86-64 CPUs with AVX2
-// (checked once at startup, as bits.h does for popcnt) four words are
-// compared by one vpcmpeqq and whole blocks of equal words are skipped by
-// one well-predicted branch; elsewhere, and for short arrays (where a call
-// costs more than it saves), a scalar loop skips blocks of four equal words.
-//
-// A node's child pointers are scanned by ForEachDifferentWordDownward
-// instead: inline, eight words at a time by SSE2 (baseline x86-64), with
-// the differing child found by branches. The next level's loads then start
-// as soon as those branches are predicted, not after the comparison; with
-// a bit index from the mask (as for the pairs) diffing two 100k-entry maps
-// took 25% longer.
+// was most of comparing two 100k-entry maps. ForEachDifferentWord compares
+// eight words by four SSE2 compares (baseline x86-64, inline) and skips
+// them by one well-predicted branch; in a block that differs, the words
+// that do are found by branches on constant bits, not by a bit index
+// computed from the comparison. The index handed to the caller, and so the
+// address of the next node it loads, then depends on predicted branches
+// only: the next level's loads start before the comparison is done. With
+// the index taken from a mask (by bsf, after an AVX2 compare of all the
+// words), diffing two 100k-entry maps took 25% longer.
 //
 // PERSIST_HAMT_PORTABLE_LOOKUP (see bits.h) compiles the scalar code only.
 
@@ -27,48 +24,14 @@
 #include <type_traits>
 
 #include "base/optimization.h"
-#include "hamt/internal/bits.h"
 
 #if defined(__SSE2__) && !defined(PERSIST_HAMT_PORTABLE_LOOKUP)
 #define PERSIST_HAMT_INTERNAL_SSE2 1
 #include <emmintrin.h>
 #endif
 
-#if defined(PERSIST_HAMT_INTERNAL_X86_ASM) && !defined(__AVX2__)
-// AVX2 code in functions of their own, chosen at run time.
-#define PERSIST_HAMT_INTERNAL_RUNTIME_AVX2 1
-#include <immintrin.h>
-#elif defined(__AVX2__) && !defined(PERSIST_HAMT_PORTABLE_LOOKUP)
-// Compiled for an AVX2 CPU (-mavx2, -march=...).
-#define PERSIST_HAMT_INTERNAL_COMPILED_AVX2 1
-#include <immintrin.h>
-#endif
-
 namespace hamt {
 namespace internal {
-
-// Arrays of at most this many words.
-inline constexpr int kMaxDiffWords = 64;
-
-// Index of the lowest and of the highest set bit of mask != 0.
-PERSIST_BASE_ALWAYS_INLINE inline int LowestBitIndex(uint64_t mask) {
-#if defined(__GNUC__) || defined(__clang__)
-  return __builtin_ctzll(mask);
-#else
-  int i = 0;
-  while ((mask & 1) == 0) mask >>= 1, ++i;
-  return i;
-#endif
-}
-PERSIST_BASE_ALWAYS_INLINE inline int HighestBitIndex(uint64_t mask) {
-#if defined(__GNUC__) || defined(__clang__)
-  return 63 - __builtin_clzll(mask);
-#else
-  int i = 0;
-  while (mask >>= 1) ++i;
-  return i;
-#endif
-}
 
 // Word i of an array, read without breaking aliasing rules (the arrays hold
 // pointers or pairs, not uint64_t); compiles to one load.
@@ -78,33 +41,11 @@ PERSIST_BASE_ALWAYS_INLINE inline uint64_t LoadWord(const void* words, int i) {
   return word;
 }
 
-// Bit i set when word i of a and of b differ, for 0 <= count <= 64.
-PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWordsScalar(const void* a,
-                                                                const void* b,
-                                                                int count) {
-  uint64_t mask = 0;
-  int i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const uint64_t x0 = LoadWord(a, i) ^ LoadWord(b, i);
-    const uint64_t x1 = LoadWord(a, i + 1) ^ LoadWord(b, i + 1);
-    const uint64_t x2 = LoadWord(a, i + 2) ^ LoadWord(b, i + 2);
-    const uint64_t x3 = LoadWord(a, i + 3) ^ LoadWord(b, i + 3);
-    if (PERSIST_BASE_PREDICT_TRUE((x0 | x1 | x2 | x3) == 0)) continue;
-    const uint64_t bits = uint64_t{x0 != 0} | uint64_t{x1 != 0} << 1 |
-                          uint64_t{x2 != 0} << 2 | uint64_t{x3 != 0} << 3;
-    mask |= bits << i;
-  }
-  for (; i < count; ++i) {
-    mask |= uint64_t{LoadWord(a, i) != LoadWord(b, i)} << i;
-  }
-  return mask;
-}
-
-// Which 4-byte halves of the words a[0..kWords) and b[0..kWords) differ,
-// kWords 4 or 8: bits 2k and 2k + 1 for word k (its lower and upper
+// Which 4-byte halves of the words a[0 .. kWords) and b[0 .. kWords)
+// differ, kWords 4 or 8: bits 2k and 2k + 1 for word k (its lower and upper
 // addresses), so word k differs exactly when (mask >> 2 * k & 3) != 0.
-// Inline, without a branch; 8 * kWords bytes of each array are read, with
-// no alignment.
+// Inline, without a branch; reads 8 * kWords bytes of each array, with no
+// alignment.
 template <int kWords>
 PERSIST_BASE_ALWAYS_INLINE inline uint32_t DifferentHalves(const void* a,
                                                            const void* b) {
@@ -145,28 +86,37 @@ PERSIST_BASE_ALWAYS_INLINE inline uint32_t DifferentHalves(const void* a,
 #endif
 }
 
-// Calls visit(j) for j = 0, 1, ... count - 1 where the words at
-// a - 8 * j and b - 8 * j bytes differ (arrays running down from a and b,
-// as a node's children do), until visit returns false; then returns false.
-// Reads the 8 * count bytes [a - 8 * (count - 1), a + 8) of a, the same of
-// b. Equal words are skipped eight at a time by one well-predicted branch;
-// a block that differs is searched by branches on constant bits, not by a
-// bit index computed from the comparison: the j passed to visit (the
-// address the caller loads next) then depends on predicted branches only,
-// not on the loads and the compare, and the caller's next loads start early.
-template <class Visit>
-PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWordDownward(
-    const void* a, const void* b, int count, Visit&& visit) {
-  // Word j's lowest address, as DifferentHalves wants it.
+// Where word j of the arrays ForEachDifferentWord scans is: 8 * j bytes up
+// from the address given (a node's pairs), or down from it (its children,
+// stored backwards).
+enum class WordOrder { kUp, kDown };
+
+// Calls visit(j) for j = 0, 1, ... count - 1 where word j of a and of b
+// differ, until visit returns false; then returns false. Word j is at
+// a + 8 * j bytes (kUp) or at a - 8 * j (kDown); the 8 * count bytes of
+// those words are read, nothing outside them, with no alignment.
+template <WordOrder kOrder, class Visit>
+PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWord(const void* a,
+                                                            const void* b,
+                                                            int count,
+                                                            Visit&& visit) {
+  constexpr bool kUp = kOrder == WordOrder::kUp;
   auto word_a = [&](int j) PERSIST_BASE_ALWAYS_INLINE {
-    return static_cast<const char*>(a) - 8 * j;
+    return static_cast<const char*>(a) + (kUp ? 8 : -8) * j;
   };
   auto word_b = [&](int j) PERSIST_BASE_ALWAYS_INLINE {
-    return static_cast<const char*>(b) - 8 * j;
+    return static_cast<const char*>(b) + (kUp ? 8 : -8) * j;
   };
-  // Words first .. first + width - 1 whose bits are set in `different`,
-  // from DifferentHalves<width> of the block (read from the lowest address,
-  // word first + width - 1's: word first + k is bit pair width - 1 - k).
+  // The block of words first .. first + width - 1, as DifferentHalves
+  // reads it (from its lowest address), and the bit pair of word
+  // first + k in that mask.
+  auto block_a = [&](int first, int width) PERSIST_BASE_ALWAYS_INLINE {
+    return word_a(kUp ? first : first + width - 1);
+  };
+  auto block_b = [&](int first, int width) PERSIST_BASE_ALWAYS_INLINE {
+    return word_b(kUp ? first : first + width - 1);
+  };
+  // Visits the words of the block whose bits are set in `different`.
   auto visit_block = [&](int first, uint32_t different,
                          auto width) PERSIST_BASE_ALWAYS_INLINE {
     constexpr int kWidth = decltype(width)::value;
@@ -175,7 +125,8 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWordDownward(
       if constexpr (kK >= kWidth) {
         return true;
       } else {
-        constexpr uint32_t kBits = uint32_t{3} << (2 * (kWidth - 1 - kK));
+        constexpr uint32_t kBits = uint32_t{3}
+                                   << (2 * (kUp ? kK : kWidth - 1 - kK));
         return (different & kBits) == 0 || visit(first + kK);
       }
     };
@@ -188,31 +139,36 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWordDownward(
            at(std::integral_constant<int, 6>{}) &&
            at(std::integral_constant<int, 7>{});
   };
+  // The bits of the words first .. seen - 1 of a block (already visited by
+  // the block before, which this one overlaps).
+  auto unseen = [&](int first, int seen, uint32_t all) {
+    const int bits = 2 * (seen - first);
+    return kUp ? (all << bits) & all : all >> bits;
+  };
   constexpr std::integral_constant<int, 8> kEight;
   constexpr std::integral_constant<int, 4> kFour;
   int i = 0;
   for (; i + 8 <= count; i += 8) {
-    const uint32_t different = DifferentHalves<8>(word_a(i + 7), word_b(i + 7));
+    const uint32_t different = DifferentHalves<8>(block_a(i, 8), block_b(i, 8));
     if (PERSIST_BASE_PREDICT_TRUE(different == 0)) continue;
     if (!visit_block(i, different, kEight)) return false;
   }
   if (i == count) return true;
-  // The rest as one block overlapping the one before, whose words (first ..
-  // i - 1, the highest bit pairs) are cleared; below 8 words, as one or two
-  // blocks of 4, the same way.
+  // The rest as one block of 8 overlapping the one before; below 8 words,
+  // as one or two blocks of 4, the same way.
   if (count >= 8) {
     const int first = count - 8;
     const uint32_t different =
-        DifferentHalves<8>(word_a(count - 1), word_b(count - 1)) &
-        (0xffffu >> (2 * (i - first)));
+        DifferentHalves<8>(block_a(first, 8), block_b(first, 8)) &
+        unseen(first, i, 0xffff);
     return different == 0 || visit_block(first, different, kEight);
   }
   if (count >= 4) {
-    uint32_t different = DifferentHalves<4>(word_a(3), word_b(3));
+    uint32_t different = DifferentHalves<4>(block_a(0, 4), block_b(0, 4));
     if (different != 0 && !visit_block(0, different, kFour)) return false;
     const int first = count - 4;
-    different = DifferentHalves<4>(word_a(count - 1), word_b(count - 1)) &
-                (0xffu >> (2 * (4 - first)));
+    different = DifferentHalves<4>(block_a(first, 4), block_b(first, 4)) &
+                unseen(first, 4, 0xff);
     return different == 0 || visit_block(first, different, kFour);
   }
   for (; i < count; ++i) {
@@ -221,94 +177,6 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWordDownward(
     }
   }
   return true;
-}
-
-#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2) || \
-    defined(PERSIST_HAMT_INTERNAL_COMPILED_AVX2)
-#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
-#define PERSIST_HAMT_INTERNAL_AVX2_FUNCTION __attribute__((target("avx2")))
-#else
-#define PERSIST_HAMT_INTERNAL_AVX2_FUNCTION
-#endif
-
-// Bits 0..7: which of the 8 words at a and b differ. One well-predicted
-// branch when all are equal (the common case: all children but one are
-// shared).
-PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t DifferentInEight(
-    const char* a, const char* b) {
-  const __m256i low = _mm256_cmpeq_epi64(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)));
-  const __m256i high = _mm256_cmpeq_epi64(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32)),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32)));
-  const int all =
-      _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(low, high)));
-  if (PERSIST_BASE_PREDICT_TRUE(all == 15)) return 0;
-  const int equal = _mm256_movemask_pd(_mm256_castsi256_pd(low)) |
-                    _mm256_movemask_pd(_mm256_castsi256_pd(high)) << 4;
-  return static_cast<uint64_t>(equal ^ 0xff);
-}
-
-// DifferentWordsScalar for 8 <= count <= 64. The last eight words are
-// read at count - 8, overlapping the block before when count is not a
-// multiple of 8 (a word's bit is then set twice, harmlessly), so that no
-// byte outside the arrays is read.
-PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t DifferentWordsAvx2(
-    const void* a, const void* b, int count) {
-  const char* pa = static_cast<const char*>(a);
-  const char* pb = static_cast<const char*>(b);
-  uint64_t mask = 0;
-  for (int i = 0; i + 8 < count; i += 8) {
-    mask |= DifferentInEight(pa + 8 * i, pb + 8 * i) << i;
-  }
-  const int last = count - 8;
-  return mask | DifferentInEight(pa + 8 * last, pb + 8 * last) << last;
-}
-#endif
-
-#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
-// Whether the CPU has AVX2. Dynamically initialized: code running before
-// that sees false and uses the scalar loop, which is always correct.
-inline const bool kCpuHasAvx2 = [] {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") != 0;
-}();
-
-// Out of line: the caller's code stays free of AVX state.
-PERSIST_BASE_NOINLINE PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t
-DifferentWordsAvx2Call(const void* a, const void* b, int count) {
-  return DifferentWordsAvx2(a, b, count);
-}
-#endif
-
-// Whether DifferentWords uses AVX2 for `count` words (for tests).
-inline bool DifferentWordsUsesAvx2(int count) {
-#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
-  return count >= 8 && kCpuHasAvx2;
-#elif defined(PERSIST_HAMT_INTERNAL_COMPILED_AVX2)
-  return count >= 8;
-#else
-  (void)count;
-  return false;
-#endif
-}
-
-// Bit i set when the 8-byte words a[i] and b[i] differ, for
-// 0 <= count <= kMaxDiffWords. Reads exactly the 8 * count bytes of each
-// array; they need no alignment.
-PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWords(const void* a,
-                                                          const void* b,
-                                                          int count) {
-#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
-  // Below 8 words the call costs more than the scalar loop.
-  if (count >= 8 && PERSIST_BASE_PREDICT_TRUE(kCpuHasAvx2)) {
-    return DifferentWordsAvx2Call(a, b, count);
-  }
-#elif defined(PERSIST_HAMT_INTERNAL_COMPILED_AVX2)
-  if (count >= 8) return DifferentWordsAvx2(a, b, count);
-#endif
-  return DifferentWordsScalar(a, b, count);
 }
 
 }  // namespace internal
