@@ -1,6 +1,9 @@
 // Which 8-byte words of two arrays differ: how == and diff find the one
 // child (or pair) that differs between two nodes of maps that share
-// structure, without a comparison and a branch per slot.
+// structure, without a comparison and a branch per slot. DifferentWords
+// gives them as a bitmask (AVX2 when the CPU has it, checked once at
+// startup as bits.h does for popcnt; a scalar loop elsewhere and for short
+// arrays); ForEachDifferentWord visits them, and is what diff uses.
 //
 // Two nodes on the path one set() changed hold the same 32 child pointers
 // but one; scanning them word by word costs ~4 instructions a word, which
@@ -24,14 +27,48 @@
 #include <type_traits>
 
 #include "base/optimization.h"
+#include "hamt/internal/bits.h"
 
 #if defined(__SSE2__) && !defined(PERSIST_HAMT_PORTABLE_LOOKUP)
 #define PERSIST_HAMT_INTERNAL_SSE2 1
 #include <emmintrin.h>
 #endif
 
+#if defined(PERSIST_HAMT_INTERNAL_X86_ASM) && !defined(__AVX2__)
+// AVX2 code in functions of their own, chosen at run time.
+#define PERSIST_HAMT_INTERNAL_RUNTIME_AVX2 1
+#include <immintrin.h>
+#elif defined(__AVX2__) && !defined(PERSIST_HAMT_PORTABLE_LOOKUP)
+// Compiled for an AVX2 CPU (-mavx2, -march=...).
+#define PERSIST_HAMT_INTERNAL_COMPILED_AVX2 1
+#include <immintrin.h>
+#endif
+
 namespace hamt {
 namespace internal {
+
+// Arrays of at most this many words.
+inline constexpr int kMaxDiffWords = 64;
+
+// Index of the lowest and of the highest set bit of mask != 0.
+PERSIST_BASE_ALWAYS_INLINE inline int LowestBitIndex(uint64_t mask) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_ctzll(mask);
+#else
+  int i = 0;
+  while ((mask & 1) == 0) mask >>= 1, ++i;
+  return i;
+#endif
+}
+PERSIST_BASE_ALWAYS_INLINE inline int HighestBitIndex(uint64_t mask) {
+#if defined(__GNUC__) || defined(__clang__)
+  return 63 - __builtin_clzll(mask);
+#else
+  int i = 0;
+  while (mask >>= 1) ++i;
+  return i;
+#endif
+}
 
 // Word i of an array, read without breaking aliasing rules (the arrays hold
 // pointers or pairs, not uint64_t); compiles to one load.
@@ -177,6 +214,116 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWord(const void* a,
     }
   }
   return true;
+}
+
+// Bit i set when word i of a and of b differ, for 0 <= count <= 64.
+PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWordsScalar(const void* a,
+                                                                const void* b,
+                                                                int count) {
+  uint64_t mask = 0;
+  int i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const uint64_t x0 = LoadWord(a, i) ^ LoadWord(b, i);
+    const uint64_t x1 = LoadWord(a, i + 1) ^ LoadWord(b, i + 1);
+    const uint64_t x2 = LoadWord(a, i + 2) ^ LoadWord(b, i + 2);
+    const uint64_t x3 = LoadWord(a, i + 3) ^ LoadWord(b, i + 3);
+    if (PERSIST_BASE_PREDICT_TRUE((x0 | x1 | x2 | x3) == 0)) continue;
+    const uint64_t bits = uint64_t{x0 != 0} | uint64_t{x1 != 0} << 1 |
+                          uint64_t{x2 != 0} << 2 | uint64_t{x3 != 0} << 3;
+    mask |= bits << i;
+  }
+  for (; i < count; ++i) {
+    mask |= uint64_t{LoadWord(a, i) != LoadWord(b, i)} << i;
+  }
+  return mask;
+}
+
+#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2) || \
+    defined(PERSIST_HAMT_INTERNAL_COMPILED_AVX2)
+#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
+#define PERSIST_HAMT_INTERNAL_AVX2_FUNCTION __attribute__((target("avx2")))
+#else
+#define PERSIST_HAMT_INTERNAL_AVX2_FUNCTION
+#endif
+
+// Bits 0..7: which of the 8 words at a and b differ. One well-predicted
+// branch when all are equal (the common case: all children but one are
+// shared).
+PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t DifferentInEight(
+    const char* a, const char* b) {
+  const __m256i low = _mm256_cmpeq_epi64(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)));
+  const __m256i high = _mm256_cmpeq_epi64(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32)),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32)));
+  const int all =
+      _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_and_si256(low, high)));
+  if (PERSIST_BASE_PREDICT_TRUE(all == 15)) return 0;
+  const int equal = _mm256_movemask_pd(_mm256_castsi256_pd(low)) |
+                    _mm256_movemask_pd(_mm256_castsi256_pd(high)) << 4;
+  return static_cast<uint64_t>(equal ^ 0xff);
+}
+
+// DifferentWordsScalar for 8 <= count <= 64. The last eight words are
+// read at count - 8, overlapping the block before when count is not a
+// multiple of 8 (a word's bit is then set twice, harmlessly), so that no
+// byte outside the arrays is read.
+PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t DifferentWordsAvx2(
+    const void* a, const void* b, int count) {
+  const char* pa = static_cast<const char*>(a);
+  const char* pb = static_cast<const char*>(b);
+  uint64_t mask = 0;
+  for (int i = 0; i + 8 < count; i += 8) {
+    mask |= DifferentInEight(pa + 8 * i, pb + 8 * i) << i;
+  }
+  const int last = count - 8;
+  return mask | DifferentInEight(pa + 8 * last, pb + 8 * last) << last;
+}
+#endif
+
+#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
+// Whether the CPU has AVX2. Dynamically initialized: code running before
+// that sees false and uses the scalar loop, which is always correct.
+inline const bool kCpuHasAvx2 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") != 0;
+}();
+
+// Out of line: the caller's code stays free of AVX state.
+PERSIST_BASE_NOINLINE PERSIST_HAMT_INTERNAL_AVX2_FUNCTION inline uint64_t
+DifferentWordsAvx2Call(const void* a, const void* b, int count) {
+  return DifferentWordsAvx2(a, b, count);
+}
+#endif
+
+// Whether DifferentWords uses AVX2 for `count` words (for tests).
+inline bool DifferentWordsUsesAvx2(int count) {
+#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
+  return count >= 8 && kCpuHasAvx2;
+#elif defined(PERSIST_HAMT_INTERNAL_COMPILED_AVX2)
+  return count >= 8;
+#else
+  (void)count;
+  return false;
+#endif
+}
+
+// Bit i set when the 8-byte words a[i] and b[i] differ, for
+// 0 <= count <= kMaxDiffWords. Reads exactly the 8 * count bytes of each
+// array; they need no alignment.
+PERSIST_BASE_ALWAYS_INLINE inline uint64_t DifferentWords(const void* a,
+                                                          const void* b,
+                                                          int count) {
+#if defined(PERSIST_HAMT_INTERNAL_RUNTIME_AVX2)
+  // Below 8 words the call costs more than the scalar loop.
+  if (count >= 8 && PERSIST_BASE_PREDICT_TRUE(kCpuHasAvx2)) {
+    return DifferentWordsAvx2Call(a, b, count);
+  }
+#elif defined(PERSIST_HAMT_INTERNAL_COMPILED_AVX2)
+  if (count >= 8) return DifferentWordsAvx2(a, b, count);
+#endif
+  return DifferentWordsScalar(a, b, count);
 }
 
 }  // namespace internal
