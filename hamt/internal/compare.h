@@ -54,7 +54,7 @@ class TrieComparison {
     }
   }
 
-  // Iterative along the path of the last differing child, as equal() is;
+  // Iterative along the path of the last differing child;
   // callbacks run only for real differences, in child order.
   template <class OnAdded, class OnRemoved, class OnChanged>
   void diff(const Node* a, const Node* b, int depth, OnAdded& on_added,
@@ -76,20 +76,26 @@ class TrieComparison {
         diff_pairs_in_place(pairs(a), pairs(b), np, on_added, on_removed,
                             on_changed);
       }
-      const Node* next_a = nullptr;
-      const Node* next_b = nullptr;
-      ForEachDifferentChild(
-          a, b, PopCount(a->nodemap), [&](const Node* ca, const Node* cb) {
-            if (next_a != nullptr) {
-              diff(next_a, next_b, depth + 1, on_added, on_removed, on_changed);
-            }
-            next_a = ca;
-            next_b = cb;
-            return true;
-          });
-      if (next_a == nullptr) return;
-      a = next_a;
-      b = next_b;
+      // The differing children are collected first: a scan that makes no
+      // call keeps its values in registers (with the recursion inside the
+      // scan, g++ spilled them at every level).
+      const Node* different_a[32];  // (a node has at most 32 children)
+      const Node* different_b[32];
+      int different = 0;
+      ForEachDifferentChild(a, b, PopCount(a->nodemap),
+                            [&](const Node* ca, const Node* cb) {
+                              different_a[different] = ca;
+                              different_b[different] = cb;
+                              ++different;
+                              return true;
+                            });
+      if (different == 0) return;
+      for (int i = 0; i + 1 < different; ++i) {
+        diff(different_a[i], different_b[i], depth + 1, on_added, on_removed,
+             on_changed);
+      }
+      a = different_a[different - 1];
+      b = different_b[different - 1];
       ++depth;
     }
   }
@@ -201,12 +207,10 @@ class TrieComparison {
           // no padding bytes
           sizeof(Pair) == sizeof(K) + (kKeyOnly ? 0 : sizeof(V));
   // Bitwise pairs of one or two 8-byte words (int64 keys and values):
-  // compared by DifferentWords, which says which pair differs. A node's
-  // (at most 32) pairs then fit its 64 words.
+  // compared by ForEachDifferentWord, which says which pair differs.
   static constexpr int kWordsPerPair = static_cast<int>(sizeof(Pair) / 8);
   static constexpr bool kWordPairs = kBitwiseEqual && sizeof(Pair) % 8 == 0 &&
                                      (kWordsPerPair == 1 || kWordsPerPair == 2);
-  static_assert(32 * 2 <= kMaxDiffWords, "a node's pairs fit the mask");
 
   // The `count` pairs of a and b are equal, slot by slot. Bitwise pairs by
   // one memcmp (glibc's vectorized one beats an inline loop from about 4
@@ -244,13 +248,17 @@ class TrieComparison {
                            OnAdded& on_added, OnRemoved& on_removed,
                            OnChanged& on_changed) const {
     if constexpr (kWordPairs) {
-      uint64_t different = DifferentWords(a, b, count * kWordsPerPair);
-      while (different != 0) {
-        const int i = LowestBitIndex(different) / kWordsPerPair;
-        different &=
-            ~(uint64_t{(1u << kWordsPerPair) - 1} << (i * kWordsPerPair));
-        diff_pair(a[i], b[i], on_added, on_removed, on_changed);
-      }
+      int last = -1;  // the pair of the word visited before
+      ForEachDifferentWord<WordOrder::kUp>(
+          a, b, count * kWordsPerPair,
+          [&](int word) PERSIST_BASE_ALWAYS_INLINE {
+            const int i = word / kWordsPerPair;
+            if (i != last) {
+              last = i;
+              diff_pair(a[i], b[i], on_added, on_removed, on_changed);
+            }
+            return true;
+          });
     } else {
       for (int i = 0; i < count; ++i) {
         if (kBitwiseEqual &&
@@ -266,7 +274,7 @@ class TrieComparison {
   // Calls visit(child_a, child_b) in child order for each of the first
   // `count` child slots where a and b hold different children, until visit
   // returns false (then returns false). Shared children (all but one in
-  // maps derived from each other) are skipped four at a time.
+  // maps derived from each other) are skipped eight at a time.
   template <class Visit>
   PERSIST_BASE_ALWAYS_INLINE static bool ForEachDifferentChild(const Node* a,
                                                                const Node* b,
@@ -274,24 +282,11 @@ class TrieComparison {
                                                                Visit&& visit) {
     const auto from_a = ChildSlots(a);
     const auto from_b = ChildSlots(b);
-    auto differs = [&](int i) {
-      return reinterpret_cast<uintptr_t>(from_a[i]) ^
-             reinterpret_cast<uintptr_t>(from_b[i]);
-    };
-    int i = 0;
-    for (; i + 4 <= count; i += 4) {
-      if (PERSIST_BASE_PREDICT_TRUE((differs(i) | differs(i + 1) |
-                                     differs(i + 2) | differs(i + 3)) == 0)) {
-        continue;
-      }
-      for (int j = i; j < i + 4; ++j) {
-        if (differs(j) != 0 && !visit(from_a[j], from_b[j])) return false;
-      }
-    }
-    for (; i < count; ++i) {
-      if (differs(i) != 0 && !visit(from_a[i], from_b[i])) return false;
-    }
-    return true;
+    // Child j is the j-th word down from ChildSlot(node, 0).
+    return ForEachDifferentWord<WordOrder::kDown>(
+        &from_a[0], &from_b[0], count, [&](int j) PERSIST_BASE_ALWAYS_INLINE {
+          return visit(from_a[j], from_b[j]);
+        });
   }
 
   template <class Q>

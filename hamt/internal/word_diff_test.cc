@@ -100,6 +100,147 @@ TEST(WordDiffTest, BitIndices) {
   EXPECT_EQ(HighestBitIndex(0x0000'0000'0001'0100u), 16);
 }
 
+// DifferentHalves<kWords>: bit pair k is word k's, and no other bit is set.
+template <int kWords>
+void CheckHalves() {
+  std::mt19937_64 rng(kWords);
+  for (int offset = 0; offset < 3; ++offset) {
+    std::vector<uint64_t> a(offset + kWords);
+    for (auto& word : a) word = rng();
+    std::vector<uint64_t> b = a;
+    const uint64_t* pa = a.data() + offset;
+    const uint64_t* pb = b.data() + offset;
+    EXPECT_EQ(DifferentHalves<kWords>(pa, pb), 0u);
+    // One word differing in one bit: bit 0, 31 (its lower half), 32, 63
+    // (the upper half only, as pointers that differ only in high bits).
+    for (int k = 0; k < kWords; ++k) {
+      for (int bit : {0, 31, 32, 63}) {
+        b = a;
+        b[offset + k] ^= uint64_t{1} << bit;
+        const uint32_t mask = DifferentHalves<kWords>(pa, pb);
+        EXPECT_NE(mask >> (2 * k) & 3, 0u) << "word " << k << " bit " << bit;
+        EXPECT_EQ(mask & ~(uint32_t{3} << (2 * k)), 0u)
+            << "word " << k << " bit " << bit;
+      }
+    }
+    for (int trial = 0; trial < 200; ++trial) {
+      b = a;
+      for (int k = 0; k < kWords; ++k) {
+        if (rng() % 3 == 0) b[offset + k] ^= uint64_t{1} << (rng() % 64);
+      }
+      const uint32_t mask = DifferentHalves<kWords>(pa, pb);
+      for (int k = 0; k < kWords; ++k) {
+        EXPECT_EQ((mask >> (2 * k) & 3) != 0, a[offset + k] != b[offset + k])
+            << "word " << k;
+      }
+      EXPECT_EQ(mask >> (2 * kWords), 0u);
+    }
+  }
+}
+
+TEST(WordDiffTest, DifferentHalvesOfFour) { CheckHalves<4>(); }
+TEST(WordDiffTest, DifferentHalvesOfEight) { CheckHalves<8>(); }
+
+// Word j of the arrays ForEachDifferentWord<kOrder> scans: up from the
+// first word, or down from the last (as a node's children are stored).
+int IndexOf(WordOrder order, int offset, int count, int j) {
+  return order == WordOrder::kUp ? offset + j : offset + count - 1 - j;
+}
+
+// The words ForEachDifferentWord visits in arrays of `count` words (after
+// `offset` others), stopping after `stop_after` visits; *result is what it
+// returned.
+template <WordOrder kOrder>
+std::vector<int> Visited(const std::vector<uint64_t>& a,
+                         const std::vector<uint64_t>& b, int offset, int count,
+                         size_t stop_after, bool* result) {
+  std::vector<int> visited;
+  // (A count of 0 reads nothing.)
+  const int start = count == 0 ? offset : IndexOf(kOrder, offset, count, 0);
+  *result = ForEachDifferentWord<kOrder>(a.data() + start, b.data() + start,
+                                         count, [&](int j) {
+                                           visited.push_back(j);
+                                           return visited.size() < stop_after;
+                                         });
+  return visited;
+}
+
+// Every count from 0 to 40 (blocks of 8, the overlapping last block, the
+// blocks of 4 and single words), at three alignments, both orders; arrays
+// exactly as long as the words read (ASan sees a read past them).
+template <WordOrder kOrder>
+void CheckForEachDifferentWord() {
+  std::mt19937_64 rng(32);
+  const size_t kAll = ~size_t{0};
+  for (int count = 0; count <= 40; ++count) {
+    auto at = [&](int offset, int j) {
+      return IndexOf(kOrder, offset, count, j);
+    };
+    for (int offset = 0; offset < 3; ++offset) {
+      std::vector<uint64_t> a(offset + count);
+      for (auto& word : a) word = rng();
+      std::vector<uint64_t> b = a;
+      bool result = false;
+      EXPECT_TRUE(Visited<kOrder>(a, b, offset, count, kAll, &result).empty());
+      EXPECT_TRUE(result);
+      for (int i = 0; i < count; ++i) {
+        // One difference, in the lowest, a middle and the highest bit
+        // (pointers differing only in high bits).
+        for (int bit : {0, 40, 63}) {
+          b = a;
+          b[at(offset, i)] ^= uint64_t{1} << bit;
+          ASSERT_EQ(Visited<kOrder>(a, b, offset, count, kAll, &result),
+                    std::vector<int>{i})
+              << "count " << count << " word " << i << " bit " << bit;
+          EXPECT_TRUE(result);
+          ASSERT_EQ(Visited<kOrder>(a, b, offset, count, 1, &result),
+                    std::vector<int>{i});
+          EXPECT_FALSE(result) << "count " << count << " word " << i;
+        }
+        // Two differences: both visited, in order; stopping after the
+        // first visits the first only.
+        for (int j = i + 1; j < count; ++j) {
+          b = a;
+          b[at(offset, i)] ^= uint64_t{1} << 63;
+          b[at(offset, j)] ^= uint64_t{1} << (rng() % 64);
+          ASSERT_EQ(Visited<kOrder>(a, b, offset, count, kAll, &result),
+                    (std::vector<int>{i, j}))
+              << "count " << count << " words " << i << ", " << j;
+          EXPECT_TRUE(result);
+          ASSERT_EQ(Visited<kOrder>(a, b, offset, count, 1, &result),
+                    std::vector<int>{i});
+          EXPECT_FALSE(result);
+        }
+      }
+      for (int trial = 0; trial < 20; ++trial) {
+        b = a;
+        std::vector<int> expected;
+        for (int j = 0; j < count; ++j) {
+          if (rng() % 3 == 0) {
+            b[at(offset, j)] ^= uint64_t{1} << (rng() % 64);
+            expected.push_back(j);
+          }
+        }
+        ASSERT_EQ(Visited<kOrder>(a, b, offset, count, kAll, &result), expected)
+            << "count " << count;
+        EXPECT_TRUE(result);
+        if (expected.size() >= 2) {
+          ASSERT_EQ(Visited<kOrder>(a, b, offset, count, 2, &result),
+                    (std::vector<int>{expected[0], expected[1]}));
+          EXPECT_FALSE(result);
+        }
+      }
+    }
+  }
+}
+
+TEST(WordDiffTest, ForEachDifferentWordUp) {
+  CheckForEachDifferentWord<WordOrder::kUp>();
+}
+TEST(WordDiffTest, ForEachDifferentWordDown) {
+  CheckForEachDifferentWord<WordOrder::kDown>();
+}
+
 }  // namespace
 }  // namespace internal
 }  // namespace hamt
