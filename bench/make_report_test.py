@@ -60,6 +60,20 @@ def hamt_entries():
     return entries
 
 
+def run_report(test, out, args):
+    """Runs make_report.main(args) with its output discarded, asserts that it
+    succeeded and returns the report it wrote to `out`."""
+    with open(os.devnull, "w") as devnull:
+        stdout, sys.stdout = sys.stdout, devnull
+        try:
+            rc = make_report.main(args)
+        finally:
+            sys.stdout = stdout
+    test.assertEqual(rc, 0)
+    with open(out, encoding="utf-8") as f:
+        return f.read()
+
+
 class ParseNameTest(unittest.TestCase):
 
     def test_op_impl_and_size(self):
@@ -292,19 +306,11 @@ class ReportTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             hamt = write_json(d, "hamt.json", hamt_entries())
             out = os.path.join(d, "REPORT.md")
-            with open(os.devnull, "w") as devnull:
-                stdout, sys.stdout = sys.stdout, devnull
-                try:
-                    rc = make_report.main([
-                        "--json", "hamt=" + hamt, "--json",
-                        "fibers=" + os.path.join(d, "absent.json"),
-                        "--out", out, "--no-plots", "--compiler", "g++ 12",
-                        "--date", "2024-01-01"])
-                finally:
-                    sys.stdout = stdout
-            self.assertEqual(rc, 0)
-            with open(out, encoding="utf-8") as f:
-                report = f.read()
+            report = run_report(self, out, [
+                "--json", "hamt=" + hamt, "--json",
+                "fibers=" + os.path.join(d, "absent.json"),
+                "--out", out, "--no-plots", "--compiler", "g++ 12",
+                "--date", "2024-01-01"])
         self.assertIn("- compiler: g++ 12", report)
         self.assertIn("## Missing suites", report)
         self.assertIn("- fibers at -O2: not built", report)
@@ -517,21 +523,13 @@ class BuildsTest(unittest.TestCase):
             clang_o3 = write_json(d, "c3.json",
                                   aggregate("BM_Find_Hamt/1000", 30.0))
             out = os.path.join(d, "REPORT.md")
-            with open(os.devnull, "w") as devnull:
-                stdout, sys.stdout = sys.stdout, devnull
-                try:
-                    rc = make_report.main([
-                        "--json", "hamt=" + o2,
-                        "--json-clang-o2", "hamt=" + clang_o2,
-                        "--json-clang-o3", "hamt=" + clang_o3,
-                        "--compiler-clang", "clang 14", "--settings-clang",
-                        "clang settings", "--out", out, "--no-plots",
-                        "--date", "2024-01-01"])
-                finally:
-                    sys.stdout = stdout
-            self.assertEqual(rc, 0)
-            with open(out, encoding="utf-8") as f:
-                report = f.read()
+            report = run_report(self, out, [
+                "--json", "hamt=" + o2,
+                "--json-clang-o2", "hamt=" + clang_o2,
+                "--json-clang-o3", "hamt=" + clang_o3,
+                "--compiler-clang", "clang 14", "--settings-clang",
+                "clang settings", "--out", out, "--no-plots",
+                "--date", "2024-01-01"])
         self.assertIn("- clang builds: clang settings", report)
         self.assertIn("## Hot paths: clang -O2 against -O3\n\n"
                       "Compiler: clang 14.", report)
@@ -554,19 +552,11 @@ class BuildsTest(unittest.TestCase):
                             aggregate("BM_Find_Hamt/1000", 25.0)
                             + aggregate("BM_Find_Hamt/1000000", 60.0))
             out = os.path.join(d, "REPORT.md")
-            with open(os.devnull, "w") as devnull:
-                stdout, sys.stdout = sys.stdout, devnull
-                try:
-                    rc = make_report.main([
-                        "--json", "hamt=" + o2, "--json-o3", "hamt=" + o3,
-                        "--out", out, "--no-plots", "--date", "2024-01-01",
-                        "--settings", "O2 settings", "--settings-o3",
-                        "O3 settings"])
-                finally:
-                    sys.stdout = stdout
-            self.assertEqual(rc, 0)
-            with open(out, encoding="utf-8") as f:
-                report = f.read()
+            report = run_report(self, out, [
+                "--json", "hamt=" + o2, "--json-o3", "hamt=" + o3,
+                "--out", out, "--no-plots", "--date", "2024-01-01",
+                "--settings", "O2 settings", "--settings-o3",
+                "O3 settings"])
         self.assertIn("- -O2 build: O2 settings", report)
         self.assertIn("- -O3 build: O3 settings", report)
         self.assertIn("| hamt | `BM_Find_Hamt/1000` | 30 ns | 25 ns | 1.2× | "
