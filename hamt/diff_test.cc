@@ -127,4 +127,37 @@ TEST(DiffTest, SkipsSharedSubtrees) {
   EXPECT_LT(CountingEqual::calls, 400);
 }
 
+// diff's callbacks run while it walks both tries: they may replace or destroy
+// the maps they came from when diff was given copies (O(1)), which keep every
+// node alive until it returns (see diff in map.h). Under ASan a walk that read
+// a node freed by a callback fails here.
+TEST(DiffTest, CallbacksMayReplaceTheOriginalsOfTheCopiesBeingDiffed) {
+  using M = hamt::Map<int64_t, int64_t>;
+  M a;
+  for (int64_t i = 0; i < 2000; ++i) a = a.set(i, i);
+  M b = a;
+  for (int64_t i = 0; i < 2000; i += 7) b = b.set(i, -i);
+  b = b.set(5000, 1).erase(3);
+  const DiffResult expected = Diff(a, b);
+  DiffResult seen;
+  hamt::diff(
+      M(a), M(b),
+      [&](const int64_t& k, const int64_t& v) {
+        seen.added.emplace(k, v);
+        a = M();
+      },
+      [&](const int64_t& k, const int64_t& v) {
+        seen.removed.emplace(k, v);
+        b = b.set(k, v).erase(0);
+      },
+      [&](const int64_t& k, const int64_t& old_value,
+          const int64_t& new_value) {
+        seen.changed.emplace(k, std::make_pair(old_value, new_value));
+        a = a.set(k, 0);
+        b = M();
+      });
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(expected.changed.size(), 285u);
+}
+
 }  // namespace

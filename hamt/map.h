@@ -487,6 +487,13 @@ class TransientMap {
 // on_changed(key, value_in_a, value_in_b) for keys in both with unequal
 // values. Subtrees shared by `a` and `b` are skipped, so diffing a map
 // against one derived from it by k updates costs O(k * levels).
+//
+// The callbacks (and V's operator==) run during the walk, with references
+// into the nodes of `a` and `b`: they must not destroy or assign to the maps
+// passed as `a` or `b`. To change those variables from a callback, pass
+// copies, `hamt::diff(Map(x), Map(y), ...)` (O(1)), which keep every node
+// alive until diff returns. (diff does not copy them itself: two atomic
+// increments and decrements would cost about a third of a small diff.)
 template <class K, class V, class H, class E, class A, class OnAdded,
           class OnRemoved, class OnChanged>
 void diff(const Map<K, V, H, E, A>& a, const Map<K, V, H, E, A>& b,
