@@ -122,6 +122,19 @@ inline void PrepareSwitchPoint(SwitchPoint& point, void* stack_top,
       "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "memory",              \
       "cc" PERSIST_FIBERS_INLINE_SWITCH_AVX512_CLOBBERS
 
+// The two halves every InlineSwitch variant shares: save this execution's
+// stack pointer, resume address (label 1) and frame pointer at [save]; then
+// load the target's and jump to it.
+#define PERSIST_FIBERS_INLINE_SWITCH_SAVE \
+  "leaq 1f(%%rip), %%rcx\n\t"             \
+  "movq %%rsp, %c[save](%%rdi)\n\t"       \
+  "movq %%rcx, %c[save]+8(%%rdi)\n\t"     \
+  "movq %%rbp, %c[save]+16(%%rdi)\n\t"
+#define PERSIST_FIBERS_INLINE_SWITCH_JUMP \
+  "movq %c[target]+16(%%rdi), %%rbp\n\t"  \
+  "movq %c[target](%%rdi), %%rsp\n\t"     \
+  "notrack jmpq *%c[target]+8(%%rdi)\n"
+
 // Saves the calling execution in the SwitchPoint at kSaveOffset in
 // `points`, continues the one at kTargetOffset and returns when something
 // switches back to the first, with the value that switch passed. (One base
@@ -134,14 +147,7 @@ PERSIST_BASE_ALWAYS_INLINE inline void* InlineSwitch(SwitchPoints* points,
   void* base = points;
   if (points->shared_fp_env) {
     asm volatile(
-        "leaq 1f(%%rip), %%rcx\n\t"
-        "movq %%rsp, %c[save](%%rdi)\n\t"
-        "movq %%rcx, %c[save]+8(%%rdi)\n\t"
-        "movq %%rbp, %c[save]+16(%%rdi)\n\t"
-        "movq %c[target]+16(%%rdi), %%rbp\n\t"
-        "movq %c[target](%%rdi), %%rsp\n\t"
-        "notrack jmpq *%c[target]+8(%%rdi)\n"
-        "1:"
+        PERSIST_FIBERS_INLINE_SWITCH_SAVE PERSIST_FIBERS_INLINE_SWITCH_JUMP "1:"
         : "+a"(value), "+D"(base)
         : [save] "i"(kSaveOffset), [target] "i"(kTargetOffset)
         : "rsi", PERSIST_FIBERS_INLINE_SWITCH_CLOBBERS);
@@ -153,19 +159,12 @@ PERSIST_BASE_ALWAYS_INLINE inline void* InlineSwitch(SwitchPoints* points,
     // skipped then (as in persist_switch_stack).
     asm volatile(
         "stmxcsr %c[save]+24(%%rdi)\n\t"
-        "fnstcw %c[save]+28(%%rdi)\n\t"
-        "leaq 1f(%%rip), %%rcx\n\t"
-        "movq %%rsp, %c[save](%%rdi)\n\t"
-        "movq %%rcx, %c[save]+8(%%rdi)\n\t"
-        "movq %%rbp, %c[save]+16(%%rdi)\n\t"
+        "fnstcw %c[save]+28(%%rdi)\n\t" PERSIST_FIBERS_INLINE_SWITCH_SAVE
         "movzwl %c[save]+28(%%rdi), %%ecx\n\t"
         "ldmxcsr %c[target]+24(%%rdi)\n\t"
         "cmpw %c[target]+28(%%rdi), %%cx\n\t"
         "jne 2f\n"
-        "3:\n\t"
-        "movq %c[target]+16(%%rdi), %%rbp\n\t"
-        "movq %c[target](%%rdi), %%rsp\n\t"
-        "notrack jmpq *%c[target]+8(%%rdi)\n"
+        "3:\n\t" PERSIST_FIBERS_INLINE_SWITCH_JUMP
         "2:\n\t"
         "fldcw %c[target]+28(%%rdi)\n\t"
         "jmp 3b\n"
