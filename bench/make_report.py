@@ -19,7 +19,10 @@ flags of Bazel's `-c opt`); --json-o3 the same suites built at -O3, for the
 table of hot paths side by side and the targets marked O3; --json-o2-hot
 the hot paths at -O2 run again right before the -O3 ones, for that table;
 --json-clang-o2 and --json-clang-o3 the hot paths built with clang at -O2 and
--O3 (--compiler-clang its version), for a second such table. A suite whose
+-O3 (--compiler-clang its version), for a second such table. A suite given
+more than once for one build is several rounds of it (tools/bench_report.sh
+alternates the two builds of a side-by-side table in rounds): its times are
+medians over all of them. A suite whose
 file is absent or unreadable is reported as missing, and every target that needs it
 as MISSING, never as a crash. --print-o3-filter SUITE prints the
 --benchmark_filter regex of what the -O3 build of SUITE must run.
@@ -44,7 +47,8 @@ def parse_files(parser, items, flag):
         if not sep or name not in names:
             parser.error("%s wants SUITE=FILE with SUITE one of %s, not %r" % (
                 flag, ", ".join(sorted(names)), item))
-        files[name] = path
+        # A suite given more than once: rounds of the same build.
+        files.setdefault(name, []).append(path)
     return files
 
 

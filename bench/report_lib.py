@@ -68,53 +68,67 @@ _STANDARD_FIELDS = {
 }
 
 
-def load_suite(path):
-    """Reads a benchmark JSON file into {(op, impl, arg): Measurement}.
+def load_suite(paths):
+    """Reads benchmark JSON files into {(op, impl, arg): Measurement}.
 
-    Returns (suite, context, problem): suite is None and problem says why when
-    the file is absent, unreadable or holds no usable benchmark.
+    `paths` is one file or a list of them: the runs of one build in several
+    rounds (tools/bench_report.sh interleaves the two builds it compares).
+    A benchmark's time is then the median of all its plain runs, or of the
+    per-file medians where files hold aggregates; its counters come from the
+    median run. Returns (suite, context, problem): suite is None and problem
+    says why when a file is absent, unreadable or holds no usable benchmark
+    (one bad round makes the whole suite missing: a partial set of rounds
+    would compare unevenly). The context is the first file's.
     """
-    if not path or not os.path.exists(path):
-        return None, {}, "not built or not run (no %s)" % (path or "file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        return None, {}, "unreadable JSON (%s): the run probably crashed" % e
+    if isinstance(paths, str) or paths is None:
+        paths = [paths]
     runs = {}  # run_name -> list of (time_ns, counters)
-    medians = {}
     errors = []
-    for bench in data.get("benchmarks", []):
-        run_name = bench.get("run_name", bench.get("name", ""))
-        if bench.get("error_occurred"):
-            errors.append(run_name)
-            continue
-        if "cpu_time" not in bench:
-            continue
-        scale = _TIME_UNIT_NS.get(bench.get("time_unit", "ns"), 1.0)
-        counters = {k: v for k, v in bench.items()
-                    if k not in _STANDARD_FIELDS and isinstance(v, (int, float))}
-        value = (bench["cpu_time"] * scale, counters)
-        if bench.get("run_type") == "aggregate":
-            if bench.get("aggregate_name") == "median":
-                medians[run_name] = value
-        else:
-            runs.setdefault(run_name, []).append(value)
+    first_context = None
+    for path in paths:
+        if not path or not os.path.exists(path):
+            return None, {}, "not built or not run (no %s)" % (path or "file")
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            return None, {}, "unreadable JSON (%s): the run probably crashed" % e
+        if first_context is None:
+            first_context = data.get("context", {})
+        file_runs, medians = {}, {}
+        for bench in data.get("benchmarks", []):
+            run_name = bench.get("run_name", bench.get("name", ""))
+            if bench.get("error_occurred"):
+                errors.append(run_name)
+                continue
+            if "cpu_time" not in bench:
+                continue
+            scale = _TIME_UNIT_NS.get(bench.get("time_unit", "ns"), 1.0)
+            counters = {k: v for k, v in bench.items()
+                        if k not in _STANDARD_FIELDS and
+                        isinstance(v, (int, float))}
+            value = (bench["cpu_time"] * scale, counters)
+            if bench.get("run_type") == "aggregate":
+                if bench.get("aggregate_name") == "median":
+                    medians[run_name] = value
+            else:
+                file_runs.setdefault(run_name, []).append(value)
+        for run_name, value in medians.items():
+            file_runs[run_name] = [value]
+        for run_name, values in file_runs.items():
+            runs.setdefault(run_name, []).extend(values)
     suite = {}
-    for run_name in set(runs) | set(medians):
-        if run_name in medians:
-            time_ns, counters = medians[run_name]
-        else:
-            values = runs[run_name]
-            time_ns = statistics.median(v[0] for v in values)
-            counters = values[len(values) // 2][1]
+    for run_name, values in runs.items():
+        ordered = sorted(values, key=lambda v: v[0])
+        time_ns = statistics.median(v[0] for v in ordered)
+        counters = ordered[len(ordered) // 2][1]
         suite[parse_name(run_name)] = Measurement(time_ns, counters)
     if not suite:
         problem = "no benchmark results"
         if errors:
             problem += " (errors in %s)" % ", ".join(sorted(errors)[:5])
-        return None, data.get("context", {}), problem
-    return suite, data.get("context", {}), None
+        return None, first_context or {}, problem
+    return suite, first_context or {}, None
 
 
 # ---------------------------------------------------------------------------
@@ -326,11 +340,11 @@ class Suite:
 # targets are judged at.
 PRIMARY_BUILD = "O2"
 COMPARED_BUILD = "O3"
-# The hot paths at -O2 again, run right before the -O3 ones (optional): the
-# side-by-side table takes its -O2 times from here when present.
+# The hot paths at -O2 again, run alternating with the -O3 ones (optional):
+# the side-by-side table takes its -O2 times from here when present.
 PRIMARY_HOT_BUILD = "O2hot"
-# The hot paths (and also_o3) built with clang at -O2 and -O3, run one right
-# after the other (optional: the report's compiler is usually g++).
+# The hot paths (and also_o3) built with clang at -O2 and -O3, run
+# alternating (optional: the report's compiler is usually g++).
 CLANG_O2_BUILD = "clangO2"
 CLANG_O3_BUILD = "clangO3"
 BUILD_NAMES = {"O2": "-O2", "O3": "-O3", "clangO2": "clang -O2",
@@ -615,11 +629,12 @@ def hot_path_section(suite_defs, builds, compilers=None):
             lines += ["Compiler: %s." % compiler, ""]
         hot_note = ""
         if comparison.o2_hot in builds:
-            hot_note = (" (the -O2 times here are from a pass of the hot "
-                        "paths run right before the -O3 one, so they may "
+            hot_note = (" (the -O2 times here are from passes of the hot "
+                        "paths alternating with the -O3 ones, so they may "
                         "differ a little from the sections below)")
-        lines += ["The same benchmark built both ways and run one after the "
-                  "other%s; the target is %s ≤ %s× %s for each." % (
+        lines += ["The same benchmark built both ways and run alternating, "
+                  "in rounds when the settings below say so%s; the target "
+                  "is %s ≤ %s× %s for each." % (
                       hot_note, o2, fmt_number(HOT_PATH_LIMIT), o3), ""]
         table_rows = []
         for suite_name, run_name, t2, t3, r in rows:

@@ -5,10 +5,13 @@
 # bench/REPORT.md and its plots (bench/*.png):
 #   tools/bench_report.sh
 # The -O3 build runs only each suite's hot paths (bench/report_sections/:
-# hot_paths and also_o3), right after the same suite's -O2 run and a second
-# -O2 pass of the same hot paths, with the same repetitions and min_time: the
-# report puts those two passes side by side. BENCH_O3=all runs every
-# benchmark at -O3 too (about twice as long) and compares the full runs.
+# hot_paths and also_o3), right after the same suite's -O2 run, alternating
+# in rounds with a second -O2 pass of the same hot paths (BENCH_ROUNDS): the
+# report puts those two passes side by side. Alternating, a slow phase of
+# the machine (a noisy neighbour on a shared host moves a 5 ns benchmark by
+# 20% from one process to the next) falls on both builds alike rather than
+# on one of them. BENCH_O3=all runs every benchmark at -O3 too (about twice
+# as long) and compares the full runs.
 # Then, when the compiler is not clang already, the same hot paths (and
 # also_o3) are built with clang++ at the same -O2 and -O3 flags and run at
 # -O2 and right after at -O3, each suite's one after the other (2-3
@@ -24,6 +27,10 @@
 #   BENCH_MIN_TIME=0.2         seconds each repetition runs at least
 #   BENCH_FILTER=regex         run only the matching benchmarks at -O2 (default:
 #                              all); the -O3 build still runs its hot paths
+#   BENCH_ROUNDS=4             rounds of the side-by-side hot-path runs: each
+#                              round runs each of the two builds once (one
+#                              repetition), in the order A B, B A, A B, ...,
+#                              and the tables take the median over the rounds
 #   BENCH_O3=hot               hot: -O3 runs the hot paths only; all: everything
 #                              (BENCH_FILTER applies); none: no -O3 build
 #   BENCH_CLANG=1              1: the clang hot-path pass (installs clang if
@@ -51,6 +58,10 @@ case $o3_mode in hot | all | none) ;; *)
   echo "BENCH_O3 is hot, all or none, not $o3_mode" >&2
   exit 2
   ;;
+esac
+rounds=${BENCH_ROUNDS:-4}
+case $rounds in '' | *[!0-9]* | 0) echo "BENCH_ROUNDS is a count, not $rounds" >&2
+  exit 2 ;;
 esac
 clang_pass=${BENCH_CLANG:-1}
 case $clang_pass in 0 | 1) ;; *)
@@ -130,21 +141,21 @@ run_suite() {
   fi
   local list_args=()
   [ -n "$run_filter" ] && list_args+=("--benchmark_filter=$run_filter")
-  local total
+  local total reps=${run_repetitions:-$repetitions}
   total=$("$dir/$binary" --benchmark_list_tests=true "${list_args[@]}" |
     wc -l) || total="?"
-  echo "==> $step running $total benchmarks, $repetitions repetitions of" \
+  echo "==> $step running $total benchmarks, $reps repetitions of" \
     "at least ${min_time}s each ($(elapsed))"
-  # The console shows one _median line per finished benchmark: that is the
-  # progress line.
+  # The console shows one _median line per finished benchmark (with one
+  # repetition, its only line): that is the progress line.
   set +e
   "$dir/$binary" "${list_args[@]}" --benchmark_format=console \
     --benchmark_color=false --benchmark_out_format=json \
-    --benchmark_out="$json" --benchmark_repetitions="$repetitions" \
+    --benchmark_out="$json" --benchmark_repetitions="$reps" \
     --benchmark_report_aggregates_only=true \
     --benchmark_min_time="$min_time" 2>"$logs/$name.run.stderr" |
-    awk -v step="$step" -v total="$total" '
-      / *[^ ]+_median / {
+    awk -v step="$step" -v total="$total" -v single="$((reps == 1))" '
+      / *[^ ]+_median / || (single && /^BM_/) {
         done++
         name = $1; sub(/_median$/, "", name)
         printf "    %s %d/%d %-44s %s %s\n", step, done, total, name, $4, $5
@@ -158,6 +169,32 @@ run_suite() {
       "result is reported as missing"
   fi
   return 0
+}
+
+# run_rounds SUITE TARGET BINARY FILTER LABEL LEVEL_A FLAG_A NAME_A LEVEL_B
+# FLAG_B NAME_B: the side-by-side pair, BENCH_ROUNDS rounds of one
+# repetition each, A B, B A, A B, ...; each round's file is added to the
+# report's arguments as FLAG SUITE=FILE (the report takes the median over
+# them). Both targets are built first, so that the rounds run back to back.
+run_rounds() {
+  local suite=$1 target=$2 binary=$3 run_filter=$4 label=$5 round order level
+  local -a sides=("$6 $7 $8" "$9 ${10} ${11}")
+  for order in 0 1; do
+    read -r level _ _ <<<"${sides[$order]}"
+    cmake --build "$build_prefix-$level" -j2 --target "$target" \
+      >"$build_prefix-$level/logs/$target.build.log" 2>&1 || true
+  done
+  for round in $(seq "$rounds"); do
+    for order in 0 1; do
+      local side=${sides[$(((order + round + 1) % 2))]} flag name
+      read -r level flag name <<<"$side"
+      if run_repetitions=1 run_suite "$level" "$suite" "$target" "$binary" \
+        "$run_filter" "$label round $round/$rounds, ${level}]" \
+        "$name.r$round"; then
+        report_args+=("$flag" "$suite=$build_prefix-$level/results/$name.r$round.json")
+      fi
+    done
+  done
 }
 
 for level in "${builds[@]}"; do configure "$level"; done
@@ -175,13 +212,12 @@ for entry in "${suites[@]}"; do
     if [ "$level" = O3 ] && [ "$o3_mode" = hot ]; then
       run_filter=$(python3 bench/make_report.py --print-o3-filter "$suite")
       [ -n "$run_filter" ] || continue
-      # The hot paths at -O2 once more, right before -O3: the side-by-side
-      # pair then runs seconds apart, not the whole suite apart.
-      if run_suite O2 "$suite" "$target" "$binary" "$run_filter" \
-        "[$number/${#suites[@]} $suite -O2 hot]" "$suite.hot"; then
-        report_args+=(--json-o2-hot
-          "$suite=$build_prefix-O2/results/$suite.hot.json")
-      fi
+      # The hot paths at -O2 once more, alternating with -O3: the
+      # side-by-side pair then runs seconds apart, not the whole suite apart.
+      run_rounds "$suite" "$target" "$binary" "$run_filter" \
+        "[$number/${#suites[@]} $suite hot" O2 --json-o2-hot "$suite.hot" \
+        O3 --json-o3 "$suite"
+      continue
     fi
     step="[$number/${#suites[@]} $suite -$level]"
     if run_suite "$level" "$suite" "$target" "$binary" "$run_filter" "$step"; then
@@ -208,16 +244,9 @@ if [ "$clang_pass" = 1 ]; then
     number=$((number + 1))
     run_filter=$(python3 bench/make_report.py --print-o3-filter "$suite")
     [ -n "$run_filter" ] || continue
-    # A failure shows in run_suite's own build of the target.
-    cmake --build "$build_prefix-clang-O3" -j2 --target "$target" \
-      >"$build_prefix-clang-O3/logs/$target.build.log" 2>&1 || true
-    for level in clang-O2 clang-O3; do
-      if run_suite "$level" "$suite" "$target" "$binary" "$run_filter" \
-        "[$number/${#suites[@]} $suite clang -${level#clang-}]"; then
-        report_args+=("--json-${level,,}"
-          "$suite=$build_prefix-$level/results/$suite.json")
-      fi
-    done
+    run_rounds "$suite" "$target" "$binary" "$run_filter" \
+      "[$number/${#suites[@]} $suite clang" clang-O2 --json-clang-o2 "$suite" \
+      clang-O3 --json-clang-o3 "$suite"
   done
 fi
 
@@ -248,8 +277,11 @@ run_python_suite python_map python/bench/map_benchmark.py
 
 runs="median of $repetitions repetitions, each at least ${min_time}s"
 o3_runs=$runs
-[ "$o3_mode" = hot ] && o3_runs="$runs, hot paths only (BENCH_O3=hot), each \
-suite's right after an -O2 pass of the same hot paths"
+rounds_text="in $rounds rounds alternating with an -O2 pass of the same hot \
+paths (A B, B A, ...), one repetition of at least ${min_time}s each per \
+round: median over the rounds"
+[ "$o3_mode" = hot ] && o3_runs="hot paths only (BENCH_O3=hot), each \
+suite's right after its -O2 run, $rounds_text"
 [ -n "$filter" ] && runs="$runs, filter $filter"
 [ -n "$filter" ] && [ "$o3_mode" = all ] && o3_runs="$o3_runs, filter $filter"
 report_args+=(--settings "$bazel_opt_flags, link $bazel_opt_link (Bazel's -c \
@@ -259,9 +291,9 @@ opt, CMake build type BazelOpt); $runs")
 [ "$clang_pass" = 1 ] &&
   report_args+=(--compiler-clang "$clang_compiler" --settings-clang \
     "$clang_compiler, the -O2 and -O3 flags above; the hot paths (and the \
--O3 targets' benchmarks) only, whatever BENCH_FILTER, each suite's -O3 run \
-right after its -O2 one; median of $repetitions repetitions, each at least \
-${min_time}s")
+-O3 targets' benchmarks) only, whatever BENCH_FILTER, -O2 and -O3 \
+alternating in $rounds rounds (A B, B A, ...), one repetition of at least \
+${min_time}s each per round: median over the rounds")
 echo "==> [report] bench/make_report.py ($(elapsed))"
 python3 bench/make_report.py "${report_args[@]}" --out bench/REPORT.md \
   --plot-dir bench --compiler "$compiler"
