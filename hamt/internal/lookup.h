@@ -62,16 +62,19 @@ PERSIST_BASE_ALWAYS_INLINE inline void DescendStep(const Node*& node,
 #if defined(PERSIST_HAMT_INTERNAL_X86_ASM)
   // Conditional moves, written out: compilers turn a select on a loaded
   // value back into the branch this avoids (Clang does, and skips the load).
+  // bt puts the slot's nodemap bit in the carry flag (a register bit offset
+  // is taken mod 32: the low 5 bits of `rest` are the slot), and adc adds
+  // it to the depth, so neither the bit nor depth + 1 needs a register of
+  // its own: with them, clang -O2 ran out of registers in the benchmark
+  // loop and shuffled five of them around every lookup.
   uint64_t next_rest = rest >> kBitsPerLevel;
-  int next_depth = depth + 1;
   __asm__(
-      "testl %[bit], %[nodemap]\n\t"
-      "cmovneq %[child], %[node]\n\t"
-      "cmovneq %[next_rest], %[rest]\n\t"
-      "cmovnel %[next_depth], %[depth]"
+      "btl %k[rest], %[nodemap]\n\t"
+      "cmovcq %[child], %[node]\n\t"
+      "cmovcq %[next_rest], %[rest]\n\t"
+      "adcl $0, %[depth]"
       : [node] "+r"(node), [rest] "+r"(rest), [depth] "+r"(depth)
-      : [bit] "r"(bit), [nodemap] "r"(nodemap), [child] "r"(child),
-        [next_rest] "r"(next_rest), [next_depth] "r"(next_depth)
+      : [nodemap] "r"(nodemap), [child] "r"(child), [next_rest] "r"(next_rest)
       : "cc");
 #else
   // All-ones when descending. Masks rather than `?:`, hidden from the
