@@ -108,10 +108,13 @@ class BasicContextVar {
   using value_type = T;
 
   explicit BasicContextVar(std::string name)
-      : key_(new VarIdentity(std::move(name))), id_(key_->id()) {}
+      : key_(new VarIdentity(std::move(name))),
+        id_(key_->id()),
+        cache_offset_(SlotOf<F>::CacheOffsetOf(id_)) {}
   BasicContextVar(std::string name, T default_value)
       : key_(new VarIdentity(std::move(name))),
         id_(key_->id()),
+        cache_offset_(SlotOf<F>::CacheOffsetOf(id_)),
         default_(std::in_place, std::move(default_value)) {}
 
   // A variable is an identity: neither copyable nor movable.
@@ -189,7 +192,7 @@ class BasicContextVar {
   template <class OnAbsent>
   T GetOr(OnAbsent on_absent) const {
     if constexpr (F::kCacheGets) {
-      const GetCacheEntry& entry = SlotOf<F>::cache_entry(id_);
+      const GetCacheEntry& entry = SlotOf<F>::cache_entry_at(cache_offset_);
       if (PERSIST_BASE_PREDICT_TRUE(entry.tag == id_)) {
         if constexpr (kValueInCache) {
           T value;
@@ -239,6 +242,9 @@ class BasicContextVar {
 
   VarKey key_;
   uint64_t id_;  // key_->id(), without the indirection
+  // SlotOf<F>::CacheOffsetOf(id_): a cached get() is 8 instructions (9 with
+  // g++), not 10.
+  uint32_t cache_offset_;
   std::optional<T> default_;
 };
 
