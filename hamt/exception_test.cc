@@ -428,4 +428,103 @@ TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
   EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);  // no node leaked
 }
 
+// ---- twin slots (hamt/internal/node.h) ----
+
+// Twins in the subtree `node` of a Set<int64_t, ...>.
+size_t TwinsIn(const hamt::internal::Node* node) {
+  using Layout = hamt::internal::NodeLayout<int64_t, hamt::internal::NoValue>;
+  const uint32_t twins = Layout::twin_children(node);
+  size_t n = 0;
+  for (int i = 0; i < Layout::child_count(node); ++i) {
+    n += (twins >> i) & 1 ? 1 : TwinsIn(Layout::child(node, i));
+  }
+  return n;
+}
+
+// Sets of int64 keys hold twins; their entries are copied as bytes, so only
+// hashing and allocation may fail. The mask leaves 8 values of the low 15
+// hash bits (the slots of depths 0 to 2), so that many keys share slots down
+// to depths 3 and 4, where the twins are.
+TEST(ExceptionTwinTest, FailingAllocationsLeaveSetsWithTwinsUnchanged) {
+  using S = hamt::Set<int64_t, ThrowingHash, std::equal_to<int64_t>,
+                      FailingAllocator>;
+  static_assert(
+      hamt::internal::NodeLayout<int64_t, hamt::internal::NoValue>::kTwins,
+      "a Set of int64 keys has twins");
+  const int64_t nodes_before = FailingAllocator::live_nodes;
+  {
+    const ThrowingHash hash{uint64_t{0x7} | (uint64_t{0xfff} << 15)};
+    S a(hash), b(hash);
+    std::vector<int64_t> keys_a, keys_b;
+    for (int64_t i = 0; i < 400; ++i) {
+      a = a.insert(i * 2);
+      b = b.insert(i * 3);
+      keys_a.push_back(i * 2);
+      keys_b.push_back(i * 3);
+    }
+    const S derived = a.insert(7).erase(8);
+    using Access = hamt::internal::MapAccess;
+    using SetAccess = hamt::internal::SetAccess;
+    ASSERT_GT(TwinsIn(Access::root(SetAccess::map(a))), 20u);
+    auto expect_unchanged = [&] {
+      ASSERT_EQ(a.size(), keys_a.size());
+      ASSERT_EQ(b.size(), keys_b.size());
+      for (int64_t key : keys_a) ASSERT_TRUE(a.contains(key)) << key;
+      for (int64_t key : keys_b) ASSERT_TRUE(b.contains(key)) << key;
+      ASSERT_EQ(derived.size(), keys_a.size());
+      ASSERT_TRUE(derived.contains(7) && !derived.contains(8));
+    };
+    int64_t failures = 0;
+    auto run = [&](auto op) {
+      for (int64_t fail_at = 0;; ++fail_at) {
+        allocations_until_failure = fail_at;
+        bool threw = false;
+        try {
+          op();
+        } catch (const std::bad_alloc&) {
+          threw = true;
+          ++failures;
+        }
+        allocations_until_failure = -1;
+        expect_unchanged();
+        if (!threw) break;
+      }
+    };
+    for (int64_t key : {int64_t{0}, int64_t{1}, int64_t{2}, int64_t{797},
+                        int64_t{798}, int64_t{99999}}) {
+      run([&] { S result = a.insert(key); });
+      run([&] { S result = a.erase(key); });
+      run([&] {
+        S unique(a.begin(), a.end(), a.hash_function());
+        S result = std::move(unique).insert(key).insert(key + 1 + (1 << 15));
+        result = std::move(result).erase(key + 2).erase(key);
+      });
+      run([&] {
+        auto transient = a.transient();
+        transient.insert(key);
+        transient.erase(key + 2);
+        transient.erase(key + 4);
+        S result = std::move(transient).persistent();
+      });
+    }
+    for (const S* y : std::vector<const S*>{&b, &derived}) {
+      run([&] {
+        EXPECT_EQ(hamt::merge(a, *y).size() + hamt::intersection(a, *y).size(),
+                  a.size() + y->size());
+      });
+      run([&] {
+        EXPECT_EQ(
+            hamt::difference(a, *y).size() + hamt::intersection(a, *y).size(),
+            a.size());
+      });
+      run([&] {
+        const S odd = hamt::filter(*y, [](int64_t key) { return key % 2; });
+        EXPECT_TRUE(hamt::includes(*y, odd));
+      });
+    }
+    EXPECT_GT(failures, 0);  // the allocator did inject failures
+  }
+  EXPECT_EQ(FailingAllocator::live_nodes, nodes_before);  // no node leaked
+}
+
 }  // namespace

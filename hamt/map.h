@@ -31,6 +31,10 @@
 //
 // Memory: 16 bytes of node header per node plus the pairs and 8 bytes per
 // child pointer; about 24 bytes per entry for int64 -> int64 at 1M entries.
+// Pairs of at most 8 bytes that are trivially copyable (int32 -> int32, the
+// keys of a hamt::Set<int64_t>) save most leaf nodes of big maps: two pairs
+// sharing a slot of a node at depth 3 or more are kept in that node, the
+// second in a child pointer's bytes ("twin slots", hamt/internal/node.h).
 // A node copied by an update that keeps its children "borrows" them: it
 // references the original node (8 more bytes) instead of each child, which
 // saves one atomic operation per child; the original, and the one child

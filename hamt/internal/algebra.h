@@ -10,7 +10,12 @@
 // subtree, the entry is looked up in, set into or erased from that subtree
 // with the ordinary update code (hamt/internal/update.h), which path-copies.
 // Results are canonical: a subtree left with one entry is inlined into its
-// parent, so a result has the shape set() would have built and == works.
+// parent, and one left with two becomes a twin where the parent holds
+// twins (node.h; ResultBuilder::finish), so a result has the shape set()
+// would have built and == works. A slot where either input holds a twin is
+// combined as a list of (up to two) entries against the other side's slot
+// (the *_twin_slot functions): a twin is too small to have shared
+// structure worth skipping.
 // A result equal slot for slot to one of its inputs is that input (the same
 // node, one more reference): merge(a, a), filter keeping everything and
 // intersection(a, superset of a) return a's root.
@@ -32,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 
 #include "hamt/internal/algebra_builder.h"
@@ -80,7 +86,8 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
     if (kPlain && a == b) return Reuse(a);
     if (depth == kCollisionDepth) return merge_collision(a, b, combine, added);
     if constexpr (kPlain) {
-      if (a->datamap == b->datamap && a->nodemap == b->nodemap) {
+      if (a->datamap == b->datamap && a->nodemap == b->nodemap &&
+          Layout::twin_bits(a) == 0) {
         if (Part part; merge_same_shape(a, b, depth, added, part)) return part;
       }
     }
@@ -89,10 +96,32 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
     Cursor cb(b);
     for (uint32_t all = ca.slots() | cb.slots(); all != 0; all &= all - 1) {
       const uint32_t bit = all & (~all + 1);
+      if constexpr (kTwins) {
+        if ((ca.twins() | cb.twins()) & bit) {
+          merge_twin_slot(out, bit, depth, Take(ca, bit), Take(cb, bit),
+                          combine, added);
+          continue;
+        }
+      }
       if (ca.has_pair(bit)) {
         const Pair* pa = ca.next_pair();
         if (cb.has_pair(bit)) {
           const Pair* pb = cb.next_pair();
+          if constexpr (kTwins) {
+            if (!key_equal_(pa->first, pb->first)) {
+              ++added;
+              if (Layout::twins_at(depth)) {
+                out.add_twin(bit, Builder::InputRef(pa), Builder::InputRef(pb));
+              } else {
+                const Pair* entries[2] = {pa, pb};
+                const uint64_t hashes[2] = {update_.hash_of(pa->first),
+                                            update_.hash_of(pb->first)};
+                out.add_child(
+                    bit, Update::make_subtree(depth + 1, entries, hashes, 2));
+              }
+              continue;
+            }
+          }
           if (key_equal_(pa->first, pb->first)) {
             if constexpr (kPlain) {
               if (SameValue(*pa, *pb)) {
@@ -230,6 +259,13 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
     for (uint32_t all = ca.slots(); all != 0; all &= all - 1) {
       const uint32_t bit = all & (~all + 1);
       const bool in_b = ((b->datamap | b->nodemap) & bit) != 0;
+      if constexpr (kTwins) {
+        if ((ca.twins() | Layout::twin_bits(b)) & bit) {
+          intersect_twin_slot(out, bit, depth, Take(ca, bit), ContentAt(b, bit),
+                              dropped);
+          continue;
+        }
+      }
       if (ca.has_pair(bit)) {
         const Pair* pa = ca.next_pair();
         if (in_b && lookup_in_slot(b, depth, bit, *pa) != nullptr) {
@@ -272,6 +308,13 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
     for (uint32_t all = ca.slots(); all != 0; all &= all - 1) {
       const uint32_t bit = all & (~all + 1);
       const bool in_b = ((b->datamap | b->nodemap) & bit) != 0;
+      if constexpr (kTwins) {
+        if ((ca.twins() | Layout::twin_bits(b)) & bit) {
+          subtract_twin_slot(out, bit, depth, Take(ca, bit), ContentAt(b, bit),
+                             kept);
+          continue;
+        }
+      }
       if (ca.has_pair(bit)) {
         const Pair* pa = ca.next_pair();
         if (!in_b || lookup_in_slot(b, depth, bit, *pa) == nullptr) {
@@ -298,6 +341,10 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
         } else if (erased.kind == Erase::kSingle) {
           kept += 1;
           out.add_pair(bit, erased.single);
+        } else if (kTwins && erased.kind == Erase::kTwo) {
+          kept += 2;
+          out.add_twin(bit, Builder::InputRef(erased.single),
+                       Builder::InputRef(erased.second));
         } else {
           kept += before - 1;
           if (erased.node == child) {
@@ -333,6 +380,21 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
       Cursor cursor(node);
       for (uint32_t all = cursor.slots(); all != 0; all &= all - 1) {
         const uint32_t bit = all & (~all + 1);
+        if constexpr (kTwins) {
+          if (cursor.twins() & bit) {
+            const Content twin = Take(cursor, bit);
+            Ref left[2];
+            int n = 0;
+            for (int i = 0; i < 2; ++i) {
+              if (pred(*twin.entries[i])) {  // user code
+                left[n++] = Builder::InputRef(twin.entries[i]);
+              }
+            }
+            kept += static_cast<size_t>(n);
+            AddEntries(out, bit, left, n);
+            continue;
+          }
+        }
         if (cursor.has_pair(bit)) {
           const Pair* p = cursor.next_pair();
           if (pred(*p)) {
@@ -350,6 +412,265 @@ class Algebra : public TrieSearch<K, V, Hash, KeyEqual, NodeAllocator> {
 
  private:
   using Builder = ResultBuilder<Layout>;
+  using Ref = typename Builder::Ref;
+  using Search::Collect;
+  using Search::kTwins;
+
+  // ---- twins (Layout::kTwins): slots where a side holds a twin ----
+
+  // What one slot holds: up to two entries (an entry or a twin) or a child.
+  struct Content {
+    const Pair* entries[2];
+    int count = 0;
+    const Node* node = nullptr;
+  };
+  // The content of slot `bit`, taken from `cursor`.
+  static Content Take(Cursor& cursor, uint32_t bit) {
+    Content content;
+    if (cursor.has_pair(bit)) {
+      content.entries[content.count++] = cursor.next_pair();
+      if (cursor.has_child(bit)) {
+        content.entries[content.count++] = cursor.next_twin_second();
+      }
+    } else if (cursor.has_child(bit)) {
+      content.node = cursor.next_child();
+    }
+    return content;
+  }
+  // The content of slot `bit` of `node`.
+  static Content ContentAt(const Node* node, uint32_t bit) {
+    Content content;
+    if (node->datamap & bit) {
+      content.entries[content.count++] = &PairAt<Layout>(node, bit);
+      if (node->nodemap & bit) {
+        content.entries[content.count++] = &Search::TwinSecondAt(node, bit);
+      }
+    } else if (node->nodemap & bit) {
+      content.node = ChildAt<Layout>(node, bit);
+    }
+    return content;
+  }
+  // The entry of `content` (in a slot at `depth`) with `entry`'s key.
+  const Pair* find_in_content(const Content& content, int depth,
+                              const Pair& entry) const {
+    if (content.node != nullptr) {
+      return find_below(content.node, depth + 1, update_.hash_of(entry.first),
+                        entry.first);
+    }
+    for (int i = 0; i < content.count; ++i) {
+      if (key_equal_(content.entries[i]->first, entry.first)) {
+        return content.entries[i];
+      }
+    }
+    return nullptr;
+  }
+  // Adds `n` <= 2 entries in slot `bit`: nothing, an entry or a twin.
+  static void AddEntries(Builder& out, uint32_t bit, const Ref* refs, int n) {
+    if (n == 1) out.add_entry(bit, refs[0]);
+    if (n == 2) out.add_twin(bit, refs[0], refs[1]);
+  }
+
+  // A part the algebra owns for a while (released if it still owns it when
+  // an exception passes).
+  struct HeldPart {
+    Part part;
+    int depth;
+    ~HeldPart() {
+      if (part.owned) Layout::release(part.node, depth);
+    }
+    Part take() {
+      Part taken = part;
+      part.owned = false;
+      return taken;
+    }
+    // Replaces the part with `next`, derived from it.
+    void replace(const Part& next) {
+      if (part.owned && next.node != part.node) {
+        Layout::release(part.node, depth);
+      }
+      if (!(part.owned && next.node == part.node)) part = next;
+    }
+  };
+
+  template <class Combine>
+  void merge_twin_slot(Builder& out, uint32_t bit, int depth, const Content& xa,
+                       const Content& xb, Combine& combine,
+                       size_t& added) const {
+    constexpr bool kPlain = std::is_same<Combine, NoCombine>::value;
+    if (xa.node == nullptr && xb.node == nullptr) {
+      // At most four entries: b's (combined with a's for keys in both),
+      // then a's not in b.
+      alignas(Pair) unsigned char made[2][sizeof(Pair)];
+      const Pair* entries[4];
+      Ref refs[4];
+      int n = 0;
+      bool in_b[2] = {false, false};
+      for (int j = 0; j < xb.count; ++j) {
+        const Pair* pb = xb.entries[j];
+        const Pair* pa = nullptr;
+        for (int i = 0; i < xa.count; ++i) {
+          if (key_equal_(xa.entries[i]->first, pb->first)) {
+            pa = xa.entries[i];
+            in_b[i] = true;
+          }
+        }
+        if (pa == nullptr) {
+          ++added;
+          refs[n] = Builder::InputRef(pb);
+          entries[n++] = pb;
+        } else if constexpr (kPlain) {
+          refs[n] = Builder::InputRef(pb, SameValue(*pa, *pb) ? pa : nullptr);
+          entries[n++] = pb;
+        } else {
+          // Trivially destructible: nothing to destroy.
+          const Pair* value = new (made[j])
+              Pair(pa->first, combine(pa->first, pa->second, pb->second));
+          refs[n] = out.made_ref(*value);
+          entries[n++] = value;
+        }
+      }
+      for (int i = 0; i < xa.count; ++i) {
+        if (in_b[i]) continue;
+        refs[n] = Builder::InputRef(xa.entries[i]);
+        entries[n++] = xa.entries[i];
+      }
+      if (n <= 2) {
+        AddEntries(out, bit, refs, n);
+        return;
+      }
+      uint64_t hashes[4];
+      for (int i = 0; i < n; ++i)
+        hashes[i] = update_.hash_of(entries[i]->first);
+      out.add_child(bit, Update::make_subtree(depth + 1, entries, hashes, n));
+      return;
+    }
+    if (xa.node == nullptr) {
+      // a's entries into b's subtree; b's values win.
+      HeldPart result{Reuse(xb.node), depth + 1};
+      int found_count = 0;
+      for (int i = 0; i < xa.count; ++i) {
+        const Pair* pa = xa.entries[i];
+        const uint64_t hash = update_.hash_of(pa->first);
+        const Pair* found = find_below(xb.node, depth + 1, hash, pa->first);
+        if (found == nullptr) {
+          result.replace(
+              set_below(result.part.node, depth + 1, hash, Pair(*pa)));
+          continue;
+        }
+        ++found_count;
+        if constexpr (!kPlain) {
+          result.replace(set_below(
+              result.part.node, depth + 1, hash,
+              Pair(found->first,
+                   combine(found->first, pa->second, found->second))));
+        }
+      }
+      added += count(xb.node, depth + 1) - static_cast<size_t>(found_count);
+      out.add_part(bit, result.take());
+      return;
+    }
+    // b's entries into a's subtree.
+    HeldPart result{Reuse(xa.node), depth + 1};
+    for (int j = 0; j < xb.count; ++j) {
+      const Pair* pb = xb.entries[j];
+      const uint64_t hash = update_.hash_of(pb->first);
+      const Pair* found = find_below(xa.node, depth + 1, hash, pb->first);
+      if (found == nullptr) ++added;
+      if constexpr (!kPlain) {
+        if (found != nullptr) {
+          result.replace(set_below(
+              result.part.node, depth + 1, hash,
+              Pair(found->first,
+                   combine(found->first, found->second, pb->second))));
+          continue;
+        }
+      }
+      result.replace(set_below(result.part.node, depth + 1, hash, Pair(*pb)));
+    }
+    out.add_part(bit, result.take());
+  }
+
+  void intersect_twin_slot(Builder& out, uint32_t bit, int depth,
+                           const Content& xa, const Content& xb,
+                           size_t& dropped) const {
+    Ref left[2];
+    int n = 0;
+    if (xa.node == nullptr) {
+      for (int i = 0; i < xa.count; ++i) {
+        if (find_in_content(xb, depth, *xa.entries[i]) != nullptr) {
+          left[n++] = Builder::InputRef(xa.entries[i]);
+        } else {
+          ++dropped;
+        }
+      }
+    } else {
+      // b holds a twin: at most its two keys are left, with a's values.
+      for (int j = 0; j < xb.count; ++j) {
+        const Pair* found = find_in_content(xa, depth, *xb.entries[j]);
+        if (found != nullptr) left[n++] = Builder::InputRef(found);
+      }
+      dropped += count(xa.node, depth + 1) - static_cast<size_t>(n);
+    }
+    AddEntries(out, bit, left, n);
+  }
+
+  void subtract_twin_slot(Builder& out, uint32_t bit, int depth,
+                          const Content& xa, const Content& xb,
+                          size_t& kept) const {
+    if (xa.node == nullptr) {
+      Ref left[2];
+      int n = 0;
+      for (int i = 0; i < xa.count; ++i) {
+        if (xb.count + (xb.node != nullptr) == 0 ||
+            find_in_content(xb, depth, *xa.entries[i]) == nullptr) {
+          left[n++] = Builder::InputRef(xa.entries[i]);
+        }
+      }
+      kept += static_cast<size_t>(n);
+      AddEntries(out, bit, left, n);
+      return;
+    }
+    // b holds a twin: erase its keys from a's subtree.
+    const Pair* found[2];
+    int found_count = 0;
+    for (int j = 0; j < xb.count; ++j) {
+      const Pair* in_a = find_in_content(xa, depth, *xb.entries[j]);
+      if (in_a != nullptr) found[found_count++] = in_a;
+    }
+    const size_t before = count(xa.node, depth + 1);
+    const size_t left = before - static_cast<size_t>(found_count);
+    kept += left;
+    if (found_count == 0) {
+      out.add_shared_child(bit, xa.node);
+      return;
+    }
+    if (left <= 2) {
+      // A tiny subtree (at most four entries): keep the others.
+      const Pair* entries[Update::kMaxSubtreeEntries];
+      const int n =
+          Collect(xa.node, depth + 1, entries, Update::kMaxSubtreeEntries);
+      Ref refs[2];
+      int m = 0;
+      for (int i = 0; i < n; ++i) {
+        if (entries[i] != found[0] &&
+            (found_count < 2 || entries[i] != found[1])) {
+          refs[m++] = Builder::InputRef(entries[i]);
+        }
+      }
+      AddEntries(out, bit, refs, m);
+      return;
+    }
+    HeldPart result{Reuse(xa.node), depth + 1};
+    for (int j = 0; j < found_count; ++j) {
+      Node* node = result.part.node;  // editable=false: copied
+      const auto erased =
+          update_.erase(node, depth + 1, /*editable=*/false,
+                        update_.hash_of(found[j]->first), found[j]->first);
+      // At least three entries are left: the subtree is replaced.
+      result.replace(Part{erased.node, nullptr, true});
+    }
+    out.add_part(bit, result.take());
+  }
 
   // ---- collision nodes (depth kCollisionDepth): lists of entries ----
 

@@ -25,7 +25,8 @@ class TrieSearch {
   using Layout = NodeLifetime<K, V, NodeAllocator>;
   using Update = TrieUpdate<K, V, Hash, KeyEqual, NodeAllocator>;
   using Pair = typename Layout::Pair;
-  using Part = BuiltPart<Pair>;
+  using Part = BuiltPart<Pair, Layout::kTwins>;
+  static constexpr bool kTwins = Layout::kTwins;
 
   TrieSearch(const Hash& hash, const KeyEqual& key_equal)
       : update_(hash, key_equal), key_equal_(key_equal) {}
@@ -47,13 +48,24 @@ class TrieSearch {
     for (uint32_t all = cb.slots(); all != 0; all &= all - 1) {
       const uint32_t bit = all & (~all + 1);
       if (!(slots_a & bit)) return false;
+      if constexpr (kTwins) {
+        if (cb.twins() & bit) {
+          const Pair* first = cb.next_pair();
+          const Pair* second = cb.next_twin_second();
+          if (lookup_in_slot(a, depth, bit, *first) == nullptr ||
+              lookup_in_slot(a, depth, bit, *second) == nullptr) {
+            return false;
+          }
+          continue;
+        }
+      }
       if (cb.has_pair(bit)) {
         if (lookup_in_slot(a, depth, bit, *cb.next_pair()) == nullptr) {
           return false;
         }
       } else {
         const Node* child_b = cb.next_child();
-        // A subtree holds at least two keys; a single entry cannot hold them.
+        // A subtree holds more keys than a single entry (or a twin).
         if (a->datamap & bit) return false;
         if (!includes(ChildAt<Layout>(a, bit), child_b, depth + 1))
           return false;
@@ -80,12 +92,22 @@ class TrieSearch {
       if (ca.has_pair(bit)) {
         const Pair* pa = ca.next_pair();
         if (in_b && lookup_in_slot(b, depth, bit, *pa) != nullptr) return false;
+        if (kTwins && (ca.twins() & bit)) {
+          const Pair* second = ca.next_twin_second();
+          if (in_b && lookup_in_slot(b, depth, bit, *second) != nullptr) {
+            return false;
+          }
+        }
         continue;
       }
       const Node* child_a = ca.next_child();
       if (!in_b) continue;
       if (b->datamap & bit) {
         if (lookup_in_slot(a, depth, bit, PairAt<Layout>(b, bit)) != nullptr) {
+          return false;
+        }
+        if (kTwins && (b->nodemap & bit) &&
+            lookup_in_slot(a, depth, bit, TwinSecondAt(b, bit)) != nullptr) {
           return false;
         }
       } else if (!disjoint(child_a, ChildAt<Layout>(b, bit), depth + 1)) {
@@ -103,11 +125,39 @@ class TrieSearch {
 
   // Entries in the subtree `node` at `depth`.
   static size_t count(const Node* node, int depth) {
+    if constexpr (kTwins) return Layout::count(node, depth);
     size_t n = static_cast<size_t>(Layout::pair_count(node, depth));
     for (int i = 0, nc = Layout::child_count(node); i < nc; ++i) {
       n += count(Layout::child(node, i), depth + 1);
     }
     return n;
+  }
+
+  // Stores up to `max` entries of the subtree `node` at `depth` in
+  // `entries`; returns their number (the subtree's, if at most `max`).
+  static int Collect(const Node* node, int depth, const Pair** entries,
+                     int max) {
+    int n = 0;
+    for (int i = 0, np = Layout::pair_count(node, depth); i < np; ++i) {
+      if (n < max) entries[n] = &Layout::pairs(node)[i];
+      ++n;
+    }
+    const uint32_t twins = Layout::twin_children(node);
+    for (int i = 0, nc = Layout::child_count(node); i < nc; ++i) {
+      if ((twins >> i) & 1) {
+        if (n < max) entries[n] = Layout::twin_second(node, i);
+        ++n;
+      } else {
+        n += Collect(Layout::child(node, i), depth + 1,
+                     entries + (n < max ? n : max), n < max ? max - n : 0);
+      }
+    }
+    return n;
+  }
+
+  // The second entry of the twin in slot `bit` of `node`.
+  static const Pair& TwinSecondAt(const Node* node, uint32_t bit) {
+    return *Layout::twin_second(node, IndexOf(node->nodemap, bit));
   }
 
  protected:
@@ -144,6 +194,7 @@ class TrieSearch {
       if (depth == kCollisionDepth) return find_in_collision(node, key);
       const uint32_t bit = FragmentBit(hash, depth);
       if (node->datamap & bit) {
+        if constexpr (kTwins) return match_in_slot(node, bit, key);
         const Pair& p = PairAt<Layout>(node, bit);
         return key_equal_(p.first, key) ? &p : nullptr;
       }
@@ -152,10 +203,25 @@ class TrieSearch {
     }
   }
 
+  // The entry with `key` in slot `bit` of `node`, which holds an entry or a
+  // twin (datamap bit set).
+  template <class Q>
+  const Pair* match_in_slot(const Node* node, uint32_t bit,
+                            const Q& key) const {
+    const Pair& p = PairAt<Layout>(node, bit);
+    if (key_equal_(p.first, key)) return &p;
+    if (kTwins && (node->nodemap & bit)) {
+      const Pair& second = TwinSecondAt(node, bit);
+      if (key_equal_(second.first, key)) return &second;
+    }
+    return nullptr;
+  }
+
   // The entry of `node`'s slot `bit` (at `depth`) with entry.first's key.
   const Pair* lookup_in_slot(const Node* node, int depth, uint32_t bit,
                              const Pair& entry) const {
     if (node->datamap & bit) {
+      if constexpr (kTwins) return match_in_slot(node, bit, entry.first);
       const Pair& p = PairAt<Layout>(node, bit);
       return key_equal_(p.first, entry.first) ? &p : nullptr;
     }

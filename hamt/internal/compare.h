@@ -36,6 +36,9 @@ class TrieComparison {
     if (a == b) return true;
     if (a->datamap != b->datamap || a->nodemap != b->nodemap) return false;
     if (depth == kCollisionDepth) return collision_equal(a, b);
+    if constexpr (Layout::kTwins) {
+      if (Layout::twin_bits(a) != 0) return equal_by_slot(a, b, depth);
+    }
     const int np = PopCount(a->datamap);
     // (Nodes near the root of a big map hold no pairs.)
     if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
@@ -49,8 +52,19 @@ class TrieComparison {
   static void for_each(const Node* node, int depth, F&& f) {
     const Pair* p = pairs(node);
     for (int i = 0, n = Layout::pair_count(node, depth); i < n; ++i) f(p[i]);
-    for (int i = 0, n = Layout::child_count(node); i < n; ++i) {
-      for_each(child(node, i), depth + 1, f);
+    if constexpr (Layout::kTwins) {
+      const uint32_t twins = Layout::twin_children(node);
+      for (int i = 0, n = Layout::child_count(node); i < n; ++i) {
+        if ((twins >> i) & 1) {
+          f(*Layout::twin_second(node, i));
+        } else {
+          for_each(child(node, i), depth + 1, f);
+        }
+      }
+    } else {
+      for (int i = 0, n = Layout::child_count(node); i < n; ++i) {
+        for_each(child(node, i), depth + 1, f);
+      }
     }
   }
 
@@ -64,6 +78,14 @@ class TrieComparison {
       if (depth == kCollisionDepth) {
         diff_collision(a, b, on_added, on_removed, on_changed);
         return;
+      }
+      if constexpr (Layout::kTwins) {
+        // Twins pair their entries in either order: compared slot by slot.
+        if (a->datamap != b->datamap || a->nodemap != b->nodemap ||
+            Layout::twin_bits(a) != 0) {
+          diff_by_slot(a, b, depth, on_added, on_removed, on_changed);
+          return;
+        }
       }
       if (a->datamap != b->datamap || a->nodemap != b->nodemap) {
         diff_reshaped(a, b, depth, on_added, on_removed, on_changed);
@@ -101,6 +123,138 @@ class TrieComparison {
   }
 
  private:
+  // ---- twins (Layout::kTwins) ----
+
+  // What one slot of a node holds: up to two entries (a data slot or a
+  // twin), or a child node.
+  struct SlotContent {
+    const Pair* entries[2];
+    int count = 0;
+    const Node* node = nullptr;
+  };
+  // The content of slot `bit` of `node`, whose first entry (if any) is pair
+  // `*pair` and child slot `*child` (both advanced past the slot).
+  static SlotContent ContentOf(const Node* node, uint32_t bit, int* next_pair,
+                               int* next_child) {
+    SlotContent content;
+    if (node->datamap & bit) {
+      content.entries[content.count++] = &pairs(node)[(*next_pair)++];
+      if (node->nodemap & bit) {
+        content.entries[content.count++] =
+            Layout::twin_second(node, *next_child);
+        ++*next_child;
+      }
+    } else if (node->nodemap & bit) {
+      content.node = child(node, (*next_child)++);
+    }
+    return content;
+  }
+
+  bool entries_equal(const Pair& a, const Pair& b) const {
+    return key_equal_(a.first, b.first) && a.second == b.second;
+  }
+
+  // equal() of two nodes with the same bitmaps, some slots twins.
+  bool equal_by_slot(const Node* a, const Node* b, int depth) const {
+    int pair_a = 0, child_a = 0, pair_b = 0, child_b = 0;
+    for (uint32_t all = a->datamap | a->nodemap; all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      const SlotContent ca = ContentOf(a, bit, &pair_a, &child_a);
+      const SlotContent cb = ContentOf(b, bit, &pair_b, &child_b);
+      if (ca.node != nullptr) {
+        if (!equal(ca.node, cb.node, depth + 1)) return false;
+      } else if (ca.count == 1) {
+        if (!entries_equal(*ca.entries[0], *cb.entries[0])) return false;
+      } else {
+        // Two keys with equal fragments have no canonical order.
+        const bool same_order = entries_equal(*ca.entries[0], *cb.entries[0]) &&
+                                entries_equal(*ca.entries[1], *cb.entries[1]);
+        if (!same_order && !(entries_equal(*ca.entries[0], *cb.entries[1]) &&
+                             entries_equal(*ca.entries[1], *cb.entries[0]))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // diff of `node`'s entries against the entries `list` (of the other
+  // side): node_is_a tells which side `node` is.
+  template <class OnAdded, class OnRemoved, class OnChanged>
+  void diff_node_list(const Node* node, int depth, const SlotContent& list,
+                      bool node_is_a, OnAdded& on_added, OnRemoved& on_removed,
+                      OnChanged& on_changed) const {
+    bool found[2] = {false, false};
+    for_each(node, depth, [&](const Pair& q) {
+      for (int i = 0; i < list.count; ++i) {
+        const Pair& e = *list.entries[i];
+        if (found[i] || !key_equal_(q.first, e.first)) continue;
+        found[i] = true;
+        const Pair& in_a = node_is_a ? q : e;
+        const Pair& in_b = node_is_a ? e : q;
+        if (!(in_a.second == in_b.second)) {
+          on_changed(in_a.first, in_a.second, in_b.second);
+        }
+        return;
+      }
+      if (node_is_a) {
+        on_removed(q.first, q.second);
+      } else {
+        on_added(q.first, q.second);
+      }
+    });
+    for (int i = 0; i < list.count; ++i) {
+      if (found[i]) continue;
+      const Pair& e = *list.entries[i];
+      if (node_is_a) {
+        on_added(e.first, e.second);
+      } else {
+        on_removed(e.first, e.second);
+      }
+    }
+  }
+
+  // diff of two nodes slot by slot, for layouts with twins.
+  template <class OnAdded, class OnRemoved, class OnChanged>
+  void diff_by_slot(const Node* a, const Node* b, int depth, OnAdded& on_added,
+                    OnRemoved& on_removed, OnChanged& on_changed) const {
+    int pair_a = 0, child_a = 0, pair_b = 0, child_b = 0;
+    uint32_t all = a->datamap | a->nodemap | b->datamap | b->nodemap;
+    for (; all != 0; all &= all - 1) {
+      const uint32_t bit = all & (~all + 1);
+      const SlotContent ca = ContentOf(a, bit, &pair_a, &child_a);
+      const SlotContent cb = ContentOf(b, bit, &pair_b, &child_b);
+      if (ca.node != nullptr && cb.node != nullptr) {
+        diff(ca.node, cb.node, depth + 1, on_added, on_removed, on_changed);
+      } else if (ca.node != nullptr) {
+        diff_node_list(ca.node, depth + 1, cb, /*node_is_a=*/true, on_added,
+                       on_removed, on_changed);
+      } else if (cb.node != nullptr) {
+        diff_node_list(cb.node, depth + 1, ca, /*node_is_a=*/false, on_added,
+                       on_removed, on_changed);
+      } else {
+        bool found_b[2] = {false, false};
+        for (int i = 0; i < ca.count; ++i) {
+          const Pair& pa = *ca.entries[i];
+          bool found = false;
+          for (int j = 0; j < cb.count && !found; ++j) {
+            const Pair& pb = *cb.entries[j];
+            if (found_b[j] || !key_equal_(pa.first, pb.first)) continue;
+            found = found_b[j] = true;
+            if (!(pa.second == pb.second)) {
+              on_changed(pa.first, pa.second, pb.second);
+            }
+          }
+          if (!found) on_removed(pa.first, pa.second);
+        }
+        for (int j = 0; j < cb.count; ++j) {
+          if (!found_b[j])
+            on_added(cb.entries[j]->first, cb.entries[j]->second);
+        }
+      }
+    }
+  }
+
   template <class OnAdded, class OnRemoved, class OnChanged>
   void diff_collision(const Node* a, const Node* b, OnAdded& on_added,
                       OnRemoved& on_removed, OnChanged& on_changed) const {

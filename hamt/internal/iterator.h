@@ -1,11 +1,14 @@
 // Iteration over a trie: a pre-order walk with an explicit stack, one frame
-// per level, that prefetches a node's children when it enters the node.
+// per level, that prefetches a node's children when it enters the node. A
+// twin (node.h) yields its first entry with the node's entries and its
+// second in child order, as a range of one entry in the child slot.
 
 #ifndef PERSIST_HAMT_INTERNAL_ITERATOR_H_
 #define PERSIST_HAMT_INTERNAL_ITERATOR_H_
 
 #include <cstddef>
 #include <iterator>
+#include <type_traits>
 #include <utility>
 
 #include "base/optimization.h"
@@ -63,7 +66,14 @@ class TrieIterator {
   }
 
  private:
-  struct Frame {
+  struct NoTwins {
+    void set(uint32_t) {}
+  };
+  struct Twins {
+    void set(uint32_t twins) { twin_children = twins; }
+    uint32_t twin_children;  // Layout::twin_children of the node
+  };
+  struct Frame : std::conditional_t<Layout::kTwins, Twins, NoTwins> {
     const Node* node;
     int next_child;
     int child_count;
@@ -74,9 +84,14 @@ class TrieIterator {
   // misses overlap instead of costing one after the other.
   void push(const Node* node) {
     const int children = Layout::child_count(node);
-    stack_[++top_] = {node, 0, children};
+    Frame& frame = stack_[++top_];
+    frame.node = node;
+    frame.next_child = 0;
+    frame.child_count = children;
+    const uint32_t twins = Layout::twin_children(node);
+    frame.set(twins);
     for (int i = 0; i < children; ++i) {
-      __builtin_prefetch(Layout::child(node, i));
+      if (!((twins >> i) & 1)) __builtin_prefetch(Layout::child(node, i));
     }
   }
 
@@ -87,6 +102,13 @@ class TrieIterator {
       if (frame.next_child == frame.child_count) {
         --top_;
         continue;
+      }
+      if constexpr (Layout::kTwins) {
+        if ((frame.twin_children >> frame.next_child) & 1) {
+          pair_ = Layout::twin_second(frame.node, frame.next_child++);
+          pairs_end_ = pair_ + 1;
+          return;
+        }
       }
       const Node* next = Layout::child(frame.node, frame.next_child++);
       push(next);

@@ -44,8 +44,9 @@ enum class LookupStrategy { kSmallMap, kCachedMap, kLargeMap };
 // One step of a lookup without a data-dependent branch: moves `node` to its
 // child in the slot of the low 5 bits of `rest` if that slot holds a child
 // (and consumes those bits), and leaves everything unchanged otherwise,
-// including at a collision node (nodemap 0). The child pointer is read
-// before the test and discarded when the slot holds none: its index is
+// including at a collision node (nodemap 0). Not for nodes that may hold
+// twins (node.h), whose slots have nodemap bits but no child. The child pointer
+// is read before the test and discarded when the slot holds none: its index is
 // then at most the child count, so the 8 bytes read are still inside the
 // node (see ChildSlot), and they are read as an integer, never used as a
 // pointer.
@@ -146,6 +147,9 @@ class TrieLookup {
     if (kStrategy == LookupStrategy::kSmallMap) {
       // In all but the smallest maps every root slot holds a child, so this
       // branch predicts well; one level down it would not (see above).
+      // Neither level holds twins (node.h), whose slots have a nodemap bit
+      // but no child.
+      static_assert(Layout::kTwinMinDepth >= 2, "twins at the top levels");
       const uint32_t bit = uint32_t{1} << (rest & 31);
       if (node->nodemap & bit) {
         node =
@@ -164,7 +168,13 @@ class TrieLookup {
       if (node->datamap & bit) {
         const Pair& p = Layout::pairs(
             node)[IndexWith<kHardwarePopCount>(node->datamap, bit)];
-        return key_equal_(p.first, key) ? &p : nullptr;
+        if (!Layout::kTwins) return key_equal_(p.first, key) ? &p : nullptr;
+        if (PERSIST_BASE_PREDICT_TRUE(key_equal_(p.first, key))) return &p;
+        if (!(node->nodemap & bit)) return nullptr;
+        // A twin: its second entry is in the child slot.
+        const Pair* second = Layout::twin_second(
+            node, IndexWith<kHardwarePopCount>(node->nodemap, bit));
+        return key_equal_(second->first, key) ? second : nullptr;
       }
       if (!(node->nodemap & bit)) return nullptr;
       const uint32_t index = static_cast<uint32_t>(

@@ -92,12 +92,16 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
                                Pair* kv, int child_index, Node* new_child) {
     Node* source = node;
     int owned = -1;  // the child `node` owns apart from its source's
+    // Twins hold no references (and with some, only the child nodes are
+    // visited).
+    const uint32_t twins = Layout::twin_bits(node);
     if (IsBorrowed(node)) {
       source = SourceOf(node);
       const auto own = ChildSlots(node);
       const auto theirs = ChildSlots(source);
+      const uint32_t twin_children = Layout::twin_children(node);
       for (int i = 0; i < nc; ++i) {
-        if (own[i] != theirs[i]) {
+        if (own[i] != theirs[i] && !((twin_children >> i) & 1)) {
           owned = i;
           break;
         }
@@ -140,8 +144,14 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
       Retain(source);
       if (owned >= 0 && owned != child_index) Retain(from_children[owned]);
       SourceOf(copy) = source;
-    } else {
+    } else if (twins == 0) {
       for (int i = 0; i < nc; ++i) {
+        if (i != child_index) Retain(from_children[i]);
+      }
+    } else {
+      for (uint32_t bits = Layout::node_bits(node); bits != 0;
+           bits &= bits - 1) {
+        const int i = IndexOf(node->nodemap, bits & (~bits + 1));
         if (i != child_index) Retain(from_children[i]);
       }
     }
@@ -206,6 +216,95 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
       *ChildSlot(chain[i], 0) = chain[i + 1];
     }
     return chain[0];
+  }
+
+  // ---- twins (NodeLayout::kTwins: entries are copied as bytes and never
+  // throw) ----
+
+  // Most entries make_subtree takes.
+  static constexpr int kMaxSubtreeEntries = 4;
+
+  // The canonical subtree at `depth` holding the `n` (<= kMaxSubtreeEntries)
+  // entries *entries[i] (copied), of hashes hashes[i], with distinct keys:
+  // in each slot one entry is a data slot, two are a twin (in the order
+  // given; a child node above kTwinMinDepth) and three or more a child
+  // node; at kCollisionDepth, a collision node. Meant for n >= 2 below the
+  // root (n >= 3 below kTwinMinDepth; a smaller subtree is inline in its
+  // parent). Only allocation may throw; then nothing leaks.
+  static Node* make_subtree(int depth, const Pair* const* entries,
+                            const uint64_t* hashes, int n) {
+    static_assert(Layout::kTwins, "only for layouts with twins");
+    if (depth == kCollisionDepth) {
+      Node* node = allocate(bytes_for(n, 0));
+      for (int i = 0; i < n; ++i) new (pairs(node) + i) Pair(*entries[i]);
+      node->datamap = static_cast<uint32_t>(n);
+      node->nodemap = 0;
+      return node;
+    }
+    // Per slot, in bit order: its entries.
+    uint32_t slots = 0;
+    for (int i = 0; i < n; ++i) slots |= FragmentBit(hashes[i], depth);
+    uint32_t datamap = 0;
+    uint32_t nodemap = 0;
+    Node* children[kMaxSubtreeEntries];  // of slots that are nodes
+    uint32_t child_bits = 0;
+    int built = 0;
+    try {
+      for (uint32_t rest = slots; rest != 0; rest &= rest - 1) {
+        const uint32_t bit = rest & (~rest + 1);
+        const Pair* in_slot[kMaxSubtreeEntries];
+        uint64_t slot_hashes[kMaxSubtreeEntries];
+        int m = 0;
+        for (int i = 0; i < n; ++i) {
+          if (FragmentBit(hashes[i], depth) == bit) {
+            in_slot[m] = entries[i];
+            slot_hashes[m++] = hashes[i];
+          }
+        }
+        const bool twin = m == 2 && Layout::twins_at(depth);
+        if (m == 1 || twin) datamap |= bit;
+        if (m >= 2) nodemap |= bit;
+        if (m >= 2 && !twin) {
+          children[built] = make_subtree(depth + 1, in_slot, slot_hashes, m);
+          ++built;
+          child_bits |= bit;
+        }
+      }
+    } catch (...) {
+      for (int i = 0; i < built; ++i) release(children[i], depth + 1);
+      throw;
+    }
+    Node* node;
+    try {
+      node = allocate(bytes_for(PopCount(datamap), PopCount(nodemap)));
+    } catch (...) {
+      for (int i = 0; i < built; ++i) release(children[i], depth + 1);
+      throw;
+    }
+    Pair* to = pairs(node);
+    int child = 0;
+    int next_built = 0;
+    for (uint32_t rest = slots; rest != 0; rest &= rest - 1) {
+      const uint32_t bit = rest & (~rest + 1);
+      if (child_bits & bit) {
+        *ChildSlot(node, static_cast<uint32_t>(child++)) =
+            children[next_built++];
+        continue;
+      }
+      const Pair* in_slot[2] = {nullptr, nullptr};
+      int m = 0;
+      for (int i = 0; i < n && m < 2; ++i) {
+        if (FragmentBit(hashes[i], depth) == bit) in_slot[m++] = entries[i];
+      }
+      new (to++) Pair(*in_slot[0]);
+      if (m == 2) {
+        *ChildSlot(node, static_cast<uint32_t>(child++)) =
+            Layout::TwinWord(*in_slot[1]);
+      }
+    }
+    node->datamap = datamap;
+    node->nodemap = nodemap;
+    return node;
   }
 
   // The node `edit` should be written to: `node` itself when editable and
@@ -276,7 +375,9 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   static Node* rebuild(Node* target, Node* node, const Edit& edit, bool steal) {
     Pair* from = pairs(node);
     Pair* to = pairs(target);
-    if (steal) {
+    // Pairs of layouts with twins are bytes: relocating them copies them,
+    // leaving the source as it was (nothing to destroy).
+    if (steal || Layout::kTwins) {
       // Nothrow (kCanEditInPlace): relocate the runs around the edits.
       int source = 0;
       for (int i = 0; i < edit.pair_count;) {
@@ -340,8 +441,17 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
       to_children[i] = c;
     }
     if (!steal) {
-      for (int i = 0; i < edit.child_count; ++i) {
-        if (i != edit.inserted_child) Retain(to_children[i]);
+      // Twins hold no references: with some, only child nodes are visited.
+      if (Layout::kTwins && (edit.datamap & edit.nodemap) != 0) {
+        for (uint32_t bits = edit.nodemap & ~edit.datamap; bits != 0;
+             bits &= bits - 1) {
+          const int i = IndexOf(edit.nodemap, bits & (~bits + 1));
+          if (i != edit.inserted_child) Retain(to_children[i]);
+        }
+      } else {
+        for (int i = 0; i < edit.child_count; ++i) {
+          if (i != edit.inserted_child) Retain(to_children[i]);
+        }
       }
     }
     target->datamap = edit.datamap;

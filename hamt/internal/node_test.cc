@@ -100,4 +100,47 @@ TEST(NodeTest, MaterializeTurnsABorrowedNodeIntoAnOrdinaryOne) {
   Layout::release(copy, 0);
 }
 
+// ---- twin slots ----
+
+using TwinLayout =
+    hamt::internal::NodeLifetime<int64_t, hamt::internal::NoValue,
+                                 hamt::SizeClassPoolAllocator>;
+static_assert(TwinLayout::kTwins, "a Set of int64 keys has twins");
+static_assert(!Layout::kTwins, "16-byte pairs do not");
+
+// A node at depth 3 with slot 1 an entry, slot 4 a child node, slot 6 a
+// twin and slot 9 a twin: child slots 0 (node), 1 and 2 (twins).
+TEST(NodeTwinTest, TwinsAreRankedAmongTheChildren) {
+  Node* node = TwinLayout::allocate(TwinLayout::bytes_for(3, 3));
+  node->datamap = (1u << 1) | (1u << 6) | (1u << 9);
+  node->nodemap = (1u << 4) | (1u << 6) | (1u << 9);
+  using Entry = TwinLayout::Pair;
+  for (int i = 0; i < 3; ++i) {
+    new (TwinLayout::pairs(node) + i) Entry(10 + i, {});
+  }
+  Node* child = TwinLayout::allocate(TwinLayout::bytes_for(3, 0));
+  child->datamap = 7;
+  child->nodemap = 0;
+  for (int i = 0; i < 3; ++i) {
+    new (TwinLayout::pairs(child) + i) Entry(20 + i, {});
+  }
+  *ChildSlot(node, 0) = child;
+  *ChildSlot(node, 1) = TwinLayout::TwinWord(Entry(31, {}));
+  *ChildSlot(node, 2) = TwinLayout::TwinWord(Entry(32, {}));
+  EXPECT_EQ(TwinLayout::twin_bits(node), (1u << 6) | (1u << 9));
+  EXPECT_EQ(TwinLayout::node_bits(node), 1u << 4);
+  EXPECT_EQ(TwinLayout::twin_children(node), 0b110u);
+  EXPECT_EQ(TwinLayout::twin_second(node, 1)->first, 31);
+  EXPECT_EQ(TwinLayout::twin_second(node, 2)->first, 32);
+  EXPECT_EQ(TwinLayout::count(node, 3), 8u);
+  // Twins are not nodes: the subtree is two allocations, and releasing it
+  // frees the child (ASan checks) without touching the twins' words.
+  EXPECT_EQ(
+      TwinLayout::subtree_bytes(node),
+      TwinLayout::allocated_bytes(node) + TwinLayout::allocated_bytes(child));
+  EXPECT_FALSE(TwinLayout::twins_at(2));
+  EXPECT_TRUE(TwinLayout::twins_at(3));
+  TwinLayout::release(node, 3);
+}
+
 }  // namespace
