@@ -101,6 +101,27 @@ struct FailingAllocator {
   static inline std::atomic<int64_t> live_nodes{0};
 };
 
+// Runs op() with the allocator failing at its first allocation, then at
+// its second, and so on until op() completes; calls check() after each
+// attempt. Returns how many attempts threw std::bad_alloc.
+template <class Op, class Check>
+int64_t RunUntilNoFailure(Op op, Check check) {
+  int64_t failures = 0;
+  for (int64_t fail_at = 0;; ++fail_at) {
+    allocations_until_failure = fail_at;
+    bool threw = false;
+    try {
+      op();
+    } catch (const std::bad_alloc&) {
+      threw = true;
+      ++failures;
+    }
+    allocations_until_failure = -1;
+    check();
+    if (!threw) return failures;
+  }
+}
+
 using M = hamt::Map<int64_t, Tracked, ThrowingHash, std::equal_to<int64_t>,
                     FailingAllocator>;
 using Model = std::unordered_map<int64_t, int64_t>;
@@ -233,20 +254,10 @@ TEST_P(ExceptionTest, FailingAllocationsLeaveMapsUnchanged) {
     int64_t failures = 0;
     for (int key : {0, 3, 4, n * 3 - 3, 99999}) {
       auto run = [&](auto op) {
-        for (int64_t fail_at = 0;; ++fail_at) {
-          allocations_until_failure = fail_at;
-          bool threw = false;
-          try {
-            op();
-          } catch (const std::bad_alloc&) {
-            threw = true;
-            ++failures;
-          }
-          allocations_until_failure = -1;
+        failures += RunUntilNoFailure(op, [&] {
           ExpectContents(map, model);
           ExpectContents(other, other_model);
-          if (!threw) break;
-        }
+        });
       };
       run([&] { M result = map.set(key, Tracked(-1)); });
       run([&] { M result = map.erase(key); });
@@ -407,19 +418,11 @@ TEST_P(ExceptionTest, FailingAllocationsInAlgebraLeaveInputsUnchanged) {
         const M* y = second.first;
         const Model* my = second.second;
         ForEachAlgebraOp(*x, *mx, *y, *my, [&](auto op, size_t size) {
-          for (int64_t fail_at = 0;; ++fail_at) {
-            allocations_until_failure = fail_at;
-            bool threw = false;
-            try {
-              EXPECT_EQ(op(), size);
-            } catch (const std::bad_alloc&) {
-              threw = true;
-            }
-            allocations_until_failure = -1;
-            ExpectContents(*x, *mx);
-            ExpectContents(*y, *my);
-            if (!threw) break;
-          }
+          RunUntilNoFailure([&] { EXPECT_EQ(op(), size); },
+                            [&] {
+                              ExpectContents(*x, *mx);
+                              ExpectContents(*y, *my);
+                            });
         });
       }
     }
@@ -476,19 +479,7 @@ TEST(ExceptionTwinTest, FailingAllocationsLeaveSetsWithTwinsUnchanged) {
     };
     int64_t failures = 0;
     auto run = [&](auto op) {
-      for (int64_t fail_at = 0;; ++fail_at) {
-        allocations_until_failure = fail_at;
-        bool threw = false;
-        try {
-          op();
-        } catch (const std::bad_alloc&) {
-          threw = true;
-          ++failures;
-        }
-        allocations_until_failure = -1;
-        expect_unchanged();
-        if (!threw) break;
-      }
+      failures += RunUntilNoFailure(op, expect_unchanged);
     };
     for (int64_t key : {int64_t{0}, int64_t{1}, int64_t{2}, int64_t{797},
                         int64_t{798}, int64_t{99999}}) {

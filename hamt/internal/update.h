@@ -112,12 +112,7 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
           edit.inserted_child = IndexOf(node->nodemap, bit);
           edit.inserted_child_node = child;
           added = true;
-          try {
-            return apply(node, np, nc, edit, editable);
-          } catch (...) {
-            release(child, depth + 1);
-            throw;
-          }
+          return apply_with_new_child(node, depth, np, nc, edit, editable);
         }
       }
       // Two keys share this slot: push both one level down.
@@ -319,10 +314,17 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
     edit.inserted_child = child_index;
     edit.inserted_child_node = child;
     added = true;
+    return apply_with_new_child(node, depth, np, nc, edit, editable);
+  }
+
+  // apply(edit), whose inserted_child_node is a subtree just built for it:
+  // released if the edit throws.
+  Node* apply_with_new_child(Node* node, int depth, int np, int nc,
+                             const Edit& edit, bool editable) const {
     try {
       return apply(node, np, nc, edit, editable);
     } catch (...) {
-      release(child, depth + 1);
+      release(edit.inserted_child_node, depth + 1);
       throw;
     }
   }
