@@ -70,7 +70,7 @@ class SlotCursor {
   uint32_t twins() const { return Layout::kTwins ? datamap_ & nodemap_ : 0; }
   // The next entry / child; call once for each slot bit that has one.
   const Pair* next_pair() { return pair_++; }
-  const Node* next_child() { return *child_--; }
+  const Node* next_child() { return SlotRef<false>(child_--); }
   // A twin's second entry, in place of next_child().
   const Pair* next_twin_second() {
     return reinterpret_cast<const Pair*>(child_--);
@@ -292,12 +292,11 @@ class ResultBuilder
     for (int i = 0; i < child_count_; ++i) {
       if constexpr (kTwins) {
         if ((twin_children_ >> i) & 1) {
-          *ChildSlot(node, static_cast<uint32_t>(i)) =
-              Layout::TwinWord(value(this->twin_second_[i]));
+          ChildSlots(node)[i] = Layout::TwinWord(value(this->twin_second_[i]));
           continue;
         }
       }
-      *ChildSlot(node, static_cast<uint32_t>(i)) = children_[i];
+      ChildSlots(node)[i] = children_[i];
       if (!(owned_children_ & (uint32_t{1} << i))) Retain(children_[i]);
     }
     child_count_ = 0;  // now owned by `node`

@@ -438,9 +438,9 @@ class TrieComparison {
     const auto from_b = ChildSlots(b);
     // Child j is the j-th word down from ChildSlot(node, 0).
     return ForEachDifferentWord<WordOrder::kDown>(
-        &from_a[0], &from_b[0], count, [&](int j) PERSIST_BASE_ALWAYS_INLINE {
-          return visit(from_a[j], from_b[j]);
-        });
+        from_a[0].address(), from_b[0].address(), count,
+        [&](int j)
+            PERSIST_BASE_ALWAYS_INLINE { return visit(from_a[j], from_b[j]); });
   }
 
   template <class Q>

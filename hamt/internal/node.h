@@ -124,13 +124,57 @@ PERSIST_BASE_ALWAYS_INLINE inline Node** ChildSlot(Node* node, uint32_t index) {
   return const_cast<Node**>(ChildSlot(static_cast<const Node*>(node), index));
 }
 
+// One child slot, read and written as 8 bytes. In layouts with twins a
+// slot holds a child pointer or the second pair of a twin, which lookups and
+// iterators read as a Pair; so the edits never store a slot as a Node*
+// object. A typed pointer store and a typed read of the pair in the same
+// bytes would break strict aliasing, and let the compiler reorder them:
+// std::memcpy accesses are allowed to alias anything, and compile to the
+// same moves.
+template <bool kWritable>
+class SlotRef {
+ public:
+  using Address = std::conditional_t<kWritable, void*, const void*>;
+  explicit SlotRef(Address slot) : slot_(slot) {}
+  SlotRef(const SlotRef&) = default;
+
+  // The word, as a child pointer.
+  operator Node*() const {
+    Node* word;
+    std::memcpy(static_cast<void*>(&word), slot_, sizeof word);
+    return word;
+  }
+  Node* operator->() const { return *this; }
+  Address address() const { return slot_; }
+
+  // Stores `word`: a child, or a twin's second pair (NodeLayout::TwinWord).
+  const SlotRef& operator=(Node* word) const {
+    static_assert(kWritable, "a slot of a const node");
+    std::memcpy(slot_, static_cast<const void*>(&word), sizeof word);
+    return *this;
+  }
+  // Copies the other slot's 8 bytes, whatever they hold.
+  const SlotRef& operator=(const SlotRef& other) const {
+    static_assert(kWritable, "a slot of a const node");
+    std::memcpy(slot_, other.slot_, sizeof(Node*));
+    return *this;
+  }
+
+ private:
+  Address slot_;
+};
+
 // The child slots of a node for loops over its children: `slots[j]` is
-// *ChildSlot(node, j), with the node's capacity read once (a loop that calls
-// out, to release a child say, would otherwise reload it at every step).
+// the slot at ChildSlot(node, j), with the node's capacity read once (a
+// loop that calls out, to release a child say, would otherwise reload it at
+// every step).
 template <class NodePointer>
 struct ChildSlotArray {
+  static constexpr bool kWritable = !std::is_const<NodePointer>::value;
   NodePointer* first;  // ChildSlot(node, 0)
-  NodePointer& operator[](int index) const { return first[-index]; }
+  SlotRef<kWritable> operator[](int index) const {
+    return SlotRef<kWritable>(first - index);
+  }
 };
 inline ChildSlotArray<Node*> ChildSlots(Node* node) {
   return {ChildSlot(node, 0)};
@@ -217,7 +261,7 @@ struct NodeLayout {
                                          sizeof(NodeHeader));
   }
   PERSIST_BASE_ALWAYS_INLINE static Node* child(const Node* node, int index) {
-    return *ChildSlot(node, static_cast<uint32_t>(index));
+    return SlotRef<false>(ChildSlot(node, static_cast<uint32_t>(index)));
   }
   // The lowest address of a node's `count` child pointers (their block).
   static Node** children_begin(Node* node, int count) {

@@ -137,7 +137,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
     const auto to_children = ChildSlots(copy);
     // The block of nc children starts at slot nc - 1 (one past slot 0, the
     // end of the capacity, when nc == 0).
-    std::memcpy(&to_children[nc - 1], &from_children[nc - 1],
+    std::memcpy(to_children[nc - 1].address(), from_children[nc - 1].address(),
                 static_cast<size_t>(nc) * sizeof(Node*));
     if (child_index >= 0) to_children[child_index] = new_child;
     if (borrow) {
@@ -213,7 +213,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
     for (int i = allocated - 2; i >= 0; --i) {
       chain[i]->datamap = 0;
       chain[i]->nodemap = FragmentBit(a_hash, depth + i);
-      *ChildSlot(chain[i], 0) = chain[i + 1];
+      ChildSlots(chain[i])[0] = chain[i + 1];
     }
     return chain[0];
   }
@@ -287,8 +287,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
     for (uint32_t rest = slots; rest != 0; rest &= rest - 1) {
       const uint32_t bit = rest & (~rest + 1);
       if (child_bits & bit) {
-        *ChildSlot(node, static_cast<uint32_t>(child++)) =
-            children[next_built++];
+        ChildSlots(node)[child++] = children[next_built++];
         continue;
       }
       const Pair* in_slot[2] = {nullptr, nullptr};
@@ -298,8 +297,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
       }
       new (to++) Pair(*in_slot[0]);
       if (m == 2) {
-        *ChildSlot(node, static_cast<uint32_t>(child++)) =
-            Layout::TwinWord(*in_slot[1]);
+        ChildSlots(node)[child++] = Layout::TwinWord(*in_slot[1]);
       }
     }
     node->datamap = datamap;

@@ -140,15 +140,15 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
     }
     if (node->nodemap & bit) {
       const int child_index = IndexOf(node->nodemap, bit);
-      Node** slot = ChildSlot(node, static_cast<uint32_t>(child_index));
-      Node* old_child = *slot;
+      const auto slot = ChildSlots(node)[child_index];
+      Node* old_child = slot;
       PrefetchNodeBody(old_child);
       const bool child_editable = editable && IsUnique(old_child);
       Node* new_child =
           set(old_child, depth + 1, child_editable, hash, kv, added);
       if (new_child == old_child) return node;
       if (editable) {
-        *slot = new_child;
+        slot = new_child;
         if (!child_editable) release(old_child, depth + 1);
         return node;
       }
@@ -208,8 +208,8 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
     }
     if (!(node->nodemap & bit)) return NotFound();
     const int child_index = IndexOf(node->nodemap, bit);
-    Node** slot = ChildSlot(node, static_cast<uint32_t>(child_index));
-    Node* old_child = *slot;
+    const auto slot = ChildSlots(node)[child_index];
+    Node* old_child = slot;
     PrefetchNodeBody(old_child);
     const bool child_editable = editable && IsUnique(old_child);
     EraseResult result = erase(old_child, depth + 1, child_editable, hash, key);
@@ -258,7 +258,7 @@ class TrieUpdate : private NodeBuilder<K, V, NodeAllocator> {
     Node* new_child = result.node;
     if (new_child == old_child) return Replaced(node);
     if (editable) {
-      *slot = new_child;
+      slot = new_child;
       if (!child_editable) release(old_child, depth + 1);
       return Replaced(node);
     }
