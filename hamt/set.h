@@ -50,6 +50,7 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "base/optimization.h"
 #include "hamt/internal/key_entry.h"
 #include "hamt/map.h"
 
@@ -124,15 +125,19 @@ class Set {
 
   // ---- lookup ----
 
-  // The stored key equal to `key`, or nullptr when absent.
-  const K* find(const K& key) const {
+  // The stored key equal to `key`, or nullptr when absent. Always inlined,
+  // as Map::find is: g++ -O2 kept it out of line, a call per lookup (Set
+  // find at 1k took 1.19x Map find's time).
+  PERSIST_BASE_ALWAYS_INLINE const K* find(const K& key) const {
     const internal::Node* root = internal::MapAccess::root(map_);
     if (root == nullptr) return nullptr;
     const auto* entry = internal::MapAccess::lookup(map_).find(
         root, key, static_cast<uint64_t>(hash_function()(key)), map_.size());
     return entry == nullptr ? nullptr : &entry->first;
   }
-  bool contains(const K& key) const { return find(key) != nullptr; }
+  PERSIST_BASE_ALWAYS_INLINE bool contains(const K& key) const {
+    return find(key) != nullptr;
+  }
   size_t count(const K& key) const { return contains(key) ? 1 : 0; }
 
   // ---- updates (the old set is never changed) ----
