@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "hamt/map.h"
+#include "hamt/set.h"
 
 namespace {
 
@@ -158,6 +159,49 @@ TEST(DiffTest, CallbacksMayReplaceTheOriginalsOfTheCopiesBeingDiffed) {
       });
   EXPECT_EQ(seen, expected);
   EXPECT_EQ(expected.changed.size(), 285u);
+}
+
+// The same with Sets whose nodes hold twins (hamt/internal/node.h): diff
+// walks those slot by slot, and calls back from there.
+TEST(DiffTest, SetCallbacksMayReplaceTheOriginalsAmongTwins) {
+  using S = hamt::Set<int64_t>;
+  using Layout = hamt::internal::NodeLayout<int64_t, hamt::internal::NoValue>;
+  S a;
+  for (int64_t i = 0; i < 200000; ++i) a = std::move(a).insert(i);
+  S b = a;
+  for (int64_t i = 0; i < 200000; i += 7) b = std::move(b).erase(i);
+  for (int64_t i = 0; i < 3000; ++i) b = std::move(b).insert(-1 - i);
+  // Twins at depth >= 3: a walk down the first children finds some.
+  size_t twins = 0;
+  std::vector<const hamt::internal::Node*> stack = {
+      hamt::internal::MapAccess::root(hamt::internal::SetAccess::map(a))};
+  while (!stack.empty()) {
+    const hamt::internal::Node* node = stack.back();
+    stack.pop_back();
+    const uint32_t twin_children = Layout::twin_children(node);
+    for (int i = 0; i < Layout::child_count(node); ++i) {
+      if ((twin_children >> i) & 1) {
+        ++twins;
+      } else {
+        stack.push_back(Layout::child(node, i));
+      }
+    }
+  }
+  ASSERT_GT(twins, 1000u);
+  std::map<int64_t, int> expected, seen;
+  for (int64_t i = 0; i < 200000; i += 7) expected[i] = -1;
+  for (int64_t i = 0; i < 3000; ++i) expected[-1 - i] = 1;
+  hamt::diff(
+      S(a), S(b),
+      [&](const int64_t& key) {
+        seen[key] += 1;
+        a = S();
+      },
+      [&](const int64_t& key) {
+        seen[key] -= 1;
+        b = b.insert(key).erase(1);
+      });
+  EXPECT_EQ(seen, expected);
 }
 
 }  // namespace
