@@ -53,6 +53,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
   using Lifetime::child;
   using Lifetime::children_begin;
   using Lifetime::free_memory;
+  using Lifetime::owned_child;
   using Lifetime::pairs;
   using Lifetime::release;
 
@@ -97,15 +98,7 @@ struct NodeBuilder : NodeLifetime<K, V, NodeAllocator> {
     const uint32_t twins = Layout::twin_bits(node);
     if (IsBorrowed(node)) {
       source = SourceOf(node);
-      const auto own = ChildSlots(node);
-      const auto theirs = ChildSlots(source);
-      const uint32_t twin_children = Layout::twin_children(node);
-      for (int i = 0; i < nc; ++i) {
-        if (own[i] != theirs[i] && !((twin_children >> i) & 1)) {
-          owned = i;
-          break;
-        }
-      }
+      owned = owned_child(node, nc);
     }
     const bool borrow = Layout::kCanBorrow &&
                         nc >= Layout::kMinChildrenToBorrow &&
