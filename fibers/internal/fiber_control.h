@@ -64,6 +64,9 @@ struct FiberControl {
   contextvars::Context context;
   // Likewise for the C++ runtime's exception state.
   ExceptionState exception_state;
+  // While it runs: the fiber that resumed it (nullptr for a thread's own
+  // stack), the running fiber again when it yields.
+  FiberControl* resumer = nullptr;
 #if !PERSIST_FIBERS_INLINE_SWITCH
   // persist_switch_stack, or persist_switch_stack_shared_fp_env for
   // FpEnv::kShared: every switch into and out of this fiber uses it.
@@ -137,21 +140,20 @@ PERSIST_BASE_ALWAYS_INLINE inline bool HasException(
 // copy across the switch, which clobbers every register (a spill and
 // several reloads at -O2).
 //
-// What -O2 still costs here comes from the frame pointer, not from the
-// optimization level: the switch preserves only rsp and rbp, and with
-// -fno-omit-frame-pointer (Bazel's -c opt) rbp is taken, so what stays live
-// across the switch (`resumer`, the thread's exception state) is stored and
-// reloaded from the stack: a round trip is 92 instructions at g++ -O2
-// against 89 at -O3 (FpEnv::kShared: 79, 76), 94 against 92 with clang (83,
-// 81), and -O3 with -fno-omit-frame-pointer gives exactly the -O2 counts
-// (callgrind). Reading the thread's state from its thread_local after the
-// switch, or swapping it back on the fiber side, saved 1-2 of them but
-// made some -O3 builds slower, so it stays as is.
+// Nothing this side needs after the switch is kept in its frame. The switch
+// preserves only rsp and rbp, and with -fno-omit-frame-pointer (Bazel's -c
+// opt) rbp is taken, so the resumer and the thread's exception state were
+// stored in stack slots and reloaded through the rsp or rbp just loaded by
+// the switch, a chain of two loads before the context swap could start;
+// without a frame pointer (-O3 builds) one of them rode in rbp. Now the
+// resumer lives in `fiber` and the state is read from its thread_local:
+// a round trip is 90 instructions at g++ -O2 and -O3 alike (before: 92
+// and 89; FpEnv::kShared 77 and 77, before 79 and 76), 93 with clang (94
+// and 92), and FpEnv::kShared at -O2 went from 1.16x its -O3 time to
+// 1.02x (g++; clang 1.04x).
 PERSIST_BASE_ALWAYS_INLINE inline FiberControl* SwitchInto(
     FiberControl* fiber, void* value = nullptr) noexcept {
-  // Kept across the switch in this frame: on return, the resumer is the
-  // running fiber again.
-  FiberControl* const resumer = current_fiber;
+  fiber->resumer = current_fiber;
   fiber->status = FiberStatus::kRunning;
   current_fiber = fiber;
   contextvars::swap_current_context(fiber->context);
@@ -187,12 +189,15 @@ PERSIST_BASE_ALWAYS_INLINE inline FiberControl* SwitchInto(
 #if PERSIST_FIBERS_ASAN
   __sanitizer_finish_switch_fiber(fiber->resumer_fake_stack, nullptr, nullptr);
 #endif
+  // From `fiber` (handed over in a register) and thread_locals, not from
+  // this frame (see above).
+  ExceptionState& thread_state_after = *thread_exception_state;
   if (PERSIST_BASE_PREDICT_FALSE(
-          HasException(thread_state, fiber->exception_state))) {
-    SwapExceptionState(thread_state, fiber->exception_state);
+          HasException(thread_state_after, fiber->exception_state))) {
+    SwapExceptionState(thread_state_after, fiber->exception_state);
   }
   contextvars::swap_current_context(fiber->context);
-  current_fiber = resumer;
+  current_fiber = fiber->resumer;
   return fiber;
 }
 
