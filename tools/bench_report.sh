@@ -27,10 +27,12 @@
 #   BENCH_MIN_TIME=0.2         seconds each repetition runs at least
 #   BENCH_FILTER=regex         run only the matching benchmarks at -O2 (default:
 #                              all); the -O3 build still runs its hot paths
-#   BENCH_ROUNDS=4             rounds of the side-by-side hot-path runs: each
+#   BENCH_ROUNDS=6             rounds of the side-by-side hot-path runs: each
 #                              round runs each of the two builds once (one
 #                              repetition), in the order A B, B A, A B, ...,
 #                              and the tables take the median over the rounds
+#                              (with 4, medians of the same two binaries
+#                              moved by 5-10% from one run to the next here)
 #   BENCH_O3=hot               hot: -O3 runs the hot paths only; all: everything
 #                              (BENCH_FILTER applies); none: no -O3 build
 #   BENCH_CLANG=1              1: the clang hot-path pass (installs clang if
@@ -59,7 +61,7 @@ case $o3_mode in hot | all | none) ;; *)
   exit 2
   ;;
 esac
-rounds=${BENCH_ROUNDS:-4}
+rounds=${BENCH_ROUNDS:-6}
 case $rounds in '' | *[!0-9]* | 0) echo "BENCH_ROUNDS is a count, not $rounds" >&2
   exit 2 ;;
 esac
