@@ -7,6 +7,7 @@
 #ifndef PERSIST_HAMT_INTERNAL_COMPARE_H_
 #define PERSIST_HAMT_INTERNAL_COMPARE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -73,56 +74,83 @@ class TrieComparison {
   template <class OnAdded, class OnRemoved, class OnChanged>
   void diff(const Node* a, const Node* b, int depth, OnAdded& on_added,
             OnRemoved& on_removed, OnChanged& on_changed) const {
-    for (;;) {
-      if (a == b) return;
-      if (depth == kCollisionDepth) {
-        diff_collision(a, b, on_added, on_removed, on_changed);
-        return;
-      }
-      if constexpr (Layout::kTwins) {
-        // Twins pair their entries in either order: compared slot by slot.
-        if (a->datamap != b->datamap || a->nodemap != b->nodemap ||
-            Layout::twin_bits(a) != 0) {
-          diff_by_slot(a, b, depth, on_added, on_removed, on_changed);
-          return;
-        }
-      }
-      if (a->datamap != b->datamap || a->nodemap != b->nodemap) {
-        diff_reshaped(a, b, depth, on_added, on_removed, on_changed);
-        return;
-      }
-      // Same bitmaps (b derived from a by changes of values or deep
-      // below): slot i of one is slot i of the other.
-      const int np = PopCount(a->datamap);
-      if (np > 0) {
-        diff_pairs_in_place(pairs(a), pairs(b), np, on_added, on_removed,
-                            on_changed);
-      }
-      // The differing children are collected first: a scan that makes no
-      // call keeps its values in registers (with the recursion inside the
-      // scan, g++ spilled them at every level).
-      const Node* different_a[32];  // (a node has at most 32 children)
-      const Node* different_b[32];
-      int different = 0;
-      ForEachDifferentChild(a, b, PopCount(a->nodemap),
-                            [&](const Node* ca, const Node* cb) {
-                              different_a[different] = ca;
-                              different_b[different] = cb;
-                              ++different;
-                              return true;
-                            });
-      if (different == 0) return;
-      for (int i = 0; i + 1 < different; ++i) {
-        diff(different_a[i], different_b[i], depth + 1, on_added, on_removed,
-             on_changed);
-      }
-      a = different_a[different - 1];
-      b = different_b[different - 1];
-      ++depth;
+    if (a == b) return;
+    // The CPU check once, not at each popcount of the walk.
+    if (PERSIST_BASE_PREDICT_TRUE(CpuHasPopCount())) {
+      diff_walk<true>(a, b, depth, on_added, on_removed, on_changed);
+    } else {
+      diff_walk<false>(a, b, depth, on_added, on_removed, on_changed);
     }
   }
 
  private:
+  // diff of a != b, with PopCountWith<kHardware>.
+  template <bool kHardware, class OnAdded, class OnRemoved, class OnChanged>
+  void diff_walk(const Node* a, const Node* b, int depth, OnAdded& on_added,
+                 OnRemoved& on_removed, OnChanged& on_changed) const {
+    for (;;) {
+      if (depth == kCollisionDepth) {
+        diff_collision(a, b, on_added, on_removed, on_changed);
+        return;
+      }
+      if (!SameBitmaps(a, b) || Layout::twin_bits(a) != 0) {
+        if constexpr (Layout::kTwins) {
+          // Twins pair their entries in either order: compared slot by slot.
+          diff_by_slot(a, b, depth, on_added, on_removed, on_changed);
+        } else {
+          diff_reshaped(a, b, depth, on_added, on_removed, on_changed);
+        }
+        return;
+      }
+      // Same bitmaps (b derived from a by changes of values or deep
+      // below): slot i of one is slot i of the other.
+      const int np = PopCountWith<kHardware>(a->datamap);
+      if (np > 0) {
+        diff_pairs_in_place(pairs(a), pairs(b), np, on_added, on_removed,
+                            on_changed);
+      }
+      // The differing children before the last are collected first, the
+      // last kept in registers for the next turn: a scan that makes no
+      // call keeps its values in registers (with the recursion inside the
+      // scan, g++ spilled them at every level).
+      const Node* next_a = nullptr;
+      const Node* next_b = nullptr;
+      const Node* before_a[32];  // (a node has at most 32 children)
+      const Node* before_b[32];
+      int before = 0;
+      const int nc = PopCountWith<kHardware>(a->nodemap);
+      ForEachDifferentChild(a, b, nc,
+                            [&](const Node* ca, const Node* cb)
+                                PERSIST_BASE_ALWAYS_INLINE {
+                                  if (next_a != nullptr) {
+                                    before_a[before] = next_a;
+                                    before_b[before] = next_b;
+                                    ++before;
+                                  }
+                                  next_a = ca;
+                                  next_b = cb;
+                                  return true;
+                                });
+      for (int i = 0; i < before; ++i) {
+        diff_walk<kHardware>(before_a[i], before_b[i], depth + 1, on_added,
+                             on_removed, on_changed);
+      }
+      if (next_a == nullptr) return;
+      a = next_a;
+      b = next_b;
+      ++depth;
+    }
+  }
+
+  // Whether a and b have the same datamap and nodemap (one 8-byte compare).
+  PERSIST_BASE_ALWAYS_INLINE static bool SameBitmaps(const Node* a,
+                                                     const Node* b) {
+    static_assert(offsetof(NodeHeader, nodemap) ==
+                      offsetof(NodeHeader, datamap) + sizeof(uint32_t),
+                  "bitmaps adjacent");
+    return LoadWord(&a->datamap, 0) == LoadWord(&b->datamap, 0);
+  }
+
   // ---- twins (Layout::kTwins) ----
 
   // What one slot of a node holds: up to two entries (a data slot or a
@@ -398,19 +426,18 @@ class TrieComparison {
 
   // diff of the `count` pairs of two nodes with the same bitmaps.
   template <class OnAdded, class OnRemoved, class OnChanged>
-  void diff_pairs_in_place(const Pair* a, const Pair* b, int count,
-                           OnAdded& on_added, OnRemoved& on_removed,
-                           OnChanged& on_changed) const {
-    if constexpr (kWordPairs) {
-      int last = -1;  // the pair of the word visited before
+  PERSIST_BASE_ALWAYS_INLINE void diff_pairs_in_place(
+      const Pair* a, const Pair* b, int count, OnAdded& on_added,
+      OnRemoved& on_removed, OnChanged& on_changed) const {
+    if constexpr (kWordPairs && kWordsPerPair == 2) {
+      ForEachDifferentWordPair(
+          a, b, count, [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+            diff_pair(a[i], b[i], on_added, on_removed, on_changed);
+          });
+    } else if constexpr (kWordPairs) {
       ForEachDifferentWord<WordOrder::kUp>(
-          a, b, count * kWordsPerPair,
-          [&](int word) PERSIST_BASE_ALWAYS_INLINE {
-            const int i = word / kWordsPerPair;
-            if (i != last) {
-              last = i;
-              diff_pair(a[i], b[i], on_added, on_removed, on_changed);
-            }
+          a, b, count, [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+            diff_pair(a[i], b[i], on_added, on_removed, on_changed);
             return true;
           });
     } else {

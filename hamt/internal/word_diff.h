@@ -3,7 +3,9 @@
 // structure, without a comparison and a branch per slot. DifferentWords
 // gives them as a bitmask (AVX2 when the CPU has it, checked once at
 // startup as bits.h does for popcnt; a scalar loop elsewhere and for short
-// arrays); ForEachDifferentWord visits them, and is what diff uses.
+// arrays); ForEachDifferentWord visits them, and is what diff uses for a
+// node's children (and pairs of one word), ForEachDifferentWordPair for
+// pairs of two words.
 //
 // Two nodes on the path one set() changed hold the same 32 child pointers
 // but one; scanning them word by word costs ~4 instructions a word, which
@@ -214,6 +216,55 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWord(const void* a,
     }
   }
   return true;
+}
+
+// Calls visit(i) for i = 0, 1, ... count - 1 where the 16-byte elements
+// a[i] and b[i] (pairs of words, a node's pairs of 8-byte keys and values)
+// differ; reads their 16 * count bytes, with no alignment. Four elements are
+// compared per step, with one branch, and the elements of a step that
+// differs are compared again one by one (visit may be a call, which every
+// SSE register would have to survive). Diffing the ~12 pairs of a node of
+// a 1k-entry map by ForEachDifferentWord (over twice as many words) took
+// ~35% more instructions: its last block overlaps the one before unless
+// the count of pairs is a multiple of four, and each differing word was
+// mapped back to its pair.
+template <class Visit>
+PERSIST_BASE_ALWAYS_INLINE inline void ForEachDifferentWordPair(const void* a,
+                                                                const void* b,
+                                                                int count,
+                                                                Visit&& visit) {
+  const char* pa = static_cast<const char*>(a);
+  const char* pb = static_cast<const char*>(b);
+#if defined(PERSIST_HAMT_INTERNAL_SSE2)
+  auto equal = [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+    return _mm_cmpeq_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pa + 16 * i)),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + 16 * i)));
+  };
+  auto differs = [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+    return _mm_movemask_epi8(equal(i)) != 0xffff;
+  };
+  int i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const __m128i all =
+        _mm_and_si128(_mm_and_si128(equal(i), equal(i + 1)),
+                      _mm_and_si128(equal(i + 2), equal(i + 3)));
+    if (PERSIST_BASE_PREDICT_TRUE(_mm_movemask_epi8(all) == 0xffff)) continue;
+    for (int k = i; k < i + 4; ++k) {
+      if (differs(k)) visit(k);
+    }
+  }
+  for (; i < count; ++i) {
+    if (differs(i)) visit(i);
+  }
+#else
+  for (int i = 0; i < count; ++i) {
+    if (LoadWord(pa, 2 * i) != LoadWord(pb, 2 * i) ||
+        LoadWord(pa, 2 * i + 1) != LoadWord(pb, 2 * i + 1)) {
+      visit(i);
+    }
+  }
+#endif
 }
 
 // Bit i set when word i of a and of b differ, for 0 <= count <= 64.
