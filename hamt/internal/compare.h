@@ -119,6 +119,12 @@ class TrieComparison {
       const Node* before_b[32];
       int before = 0;
       const int nc = PopCountWith<kHardware>(a->nodemap);
+      // A copy borrowing the children of the other node (node.h; set()
+      // makes them) holds the same children but one at most: the scan
+      // stops at the first that differs. (Within 8 children, one step of
+      // the scan, that saves nothing.)
+      const bool one_differs =
+          nc > 8 && (BorrowsFrom(b, a) || BorrowsFrom(a, b));
       ForEachDifferentChild(a, b, nc,
                             [&](const Node* ca, const Node* cb)
                                 PERSIST_BASE_ALWAYS_INLINE {
@@ -129,7 +135,7 @@ class TrieComparison {
                                   }
                                   next_a = ca;
                                   next_b = cb;
-                                  return true;
+                                  return !one_differs;
                                 });
       for (int i = 0; i < before; ++i) {
         diff_walk<kHardware>(before_a[i], before_b[i], depth + 1, on_added,
@@ -140,6 +146,14 @@ class TrieComparison {
       b = next_b;
       ++depth;
     }
+  }
+
+  // Whether `node` is a borrowed copy whose source is `source`.
+  PERSIST_BASE_ALWAYS_INLINE static bool BorrowsFrom(const Node* node,
+                                                     const Node* source) {
+    return IsBorrowed(node) &&
+           LoadWord(reinterpret_cast<const char*>(node) + node->capacity, 0) ==
+               reinterpret_cast<uintptr_t>(source);
   }
 
   // Whether a and b have the same datamap and nodemap (one 8-byte compare).
