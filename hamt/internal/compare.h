@@ -109,15 +109,12 @@ class TrieComparison {
         diff_pairs_in_place(pairs(a), pairs(b), np, on_added, on_removed,
                             on_changed);
       }
-      // The differing children before the last are collected first, the
-      // last kept in registers for the next turn: a scan that makes no
+      // The differing children are collected first: a scan that makes no
       // call keeps its values in registers (with the recursion inside the
       // scan, g++ spilled them at every level).
-      const Node* next_a = nullptr;
-      const Node* next_b = nullptr;
-      const Node* before_a[32];  // (a node has at most 32 children)
-      const Node* before_b[32];
-      int before = 0;
+      const Node* different_a[32];  // (a node has at most 32 children)
+      const Node* different_b[32];
+      int different = 0;
       const int nc = PopCountWith<kHardware>(a->nodemap);
       // A copy borrowing the children of the other node (node.h; set()
       // makes them) holds the same children but one at most: the scan
@@ -128,22 +125,18 @@ class TrieComparison {
       ForEachDifferentChild(a, b, nc,
                             [&](const Node* ca, const Node* cb)
                                 PERSIST_BASE_ALWAYS_INLINE {
-                                  if (next_a != nullptr) {
-                                    before_a[before] = next_a;
-                                    before_b[before] = next_b;
-                                    ++before;
-                                  }
-                                  next_a = ca;
-                                  next_b = cb;
+                                  different_a[different] = ca;
+                                  different_b[different] = cb;
+                                  ++different;
                                   return !one_differs;
                                 });
-      for (int i = 0; i < before; ++i) {
-        diff_walk<kHardware>(before_a[i], before_b[i], depth + 1, on_added,
-                             on_removed, on_changed);
+      if (different == 0) return;
+      for (int i = 0; i + 1 < different; ++i) {
+        diff_walk<kHardware>(different_a[i], different_b[i], depth + 1,
+                             on_added, on_removed, on_changed);
       }
-      if (next_a == nullptr) return;
-      a = next_a;
-      b = next_b;
+      a = different_a[different - 1];
+      b = different_b[different - 1];
       ++depth;
     }
   }
@@ -480,8 +473,10 @@ class TrieComparison {
     // Child j is the j-th word down from ChildSlot(node, 0).
     return ForEachDifferentWord<WordOrder::kDown>(
         from_a[0].address(), from_b[0].address(), count,
-        [&](int j)
-            PERSIST_BASE_ALWAYS_INLINE { return visit(from_a[j], from_b[j]); });
+        [&](ptrdiff_t j) PERSIST_BASE_ALWAYS_INLINE {
+          return visit(SlotRef<false>(from_a.first - j),
+                       SlotRef<false>(from_b.first - j));
+        });
   }
 
   template <class Q>

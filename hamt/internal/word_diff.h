@@ -24,6 +24,7 @@
 #ifndef PERSIST_HAMT_INTERNAL_WORD_DIFF_H_
 #define PERSIST_HAMT_INTERNAL_WORD_DIFF_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -130,33 +131,35 @@ PERSIST_BASE_ALWAYS_INLINE inline uint32_t DifferentHalves(const void* a,
 // stored backwards).
 enum class WordOrder { kUp, kDown };
 
-// Calls visit(j) for j = 0, 1, ... count - 1 where word j of a and of b
-// differ, until visit returns false; then returns false. Word j is at
-// a + 8 * j bytes (kUp) or at a - 8 * j (kDown); the 8 * count bytes of
-// those words are read, nothing outside them, with no alignment.
+// Calls visit(j) for j = 0, 1, ... count - 1 (a ptrdiff_t) where word j of
+// a and of b differ, until visit returns false; then returns false. Word j
+// is at a + 8 * j bytes (kUp) or at a - 8 * j (kDown); the 8 * count bytes
+// of those words are read, nothing outside them, with no alignment.
 template <WordOrder kOrder, class Visit>
 PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWord(const void* a,
                                                             const void* b,
                                                             int count,
                                                             Visit&& visit) {
   constexpr bool kUp = kOrder == WordOrder::kUp;
-  auto word_a = [&](int j) PERSIST_BASE_ALWAYS_INLINE {
+  // (Indexes are pointer-sized: with int ones clang sign-extended each
+  // address computed from them.)
+  auto word_a = [&](ptrdiff_t j) PERSIST_BASE_ALWAYS_INLINE {
     return static_cast<const char*>(a) + (kUp ? 8 : -8) * j;
   };
-  auto word_b = [&](int j) PERSIST_BASE_ALWAYS_INLINE {
+  auto word_b = [&](ptrdiff_t j) PERSIST_BASE_ALWAYS_INLINE {
     return static_cast<const char*>(b) + (kUp ? 8 : -8) * j;
   };
   // The block of words first .. first + width - 1, as DifferentHalves
   // reads it (from its lowest address), and the bit pair of word
   // first + k in that mask.
-  auto block_a = [&](int first, int width) PERSIST_BASE_ALWAYS_INLINE {
+  auto block_a = [&](ptrdiff_t first, int width) PERSIST_BASE_ALWAYS_INLINE {
     return word_a(kUp ? first : first + width - 1);
   };
-  auto block_b = [&](int first, int width) PERSIST_BASE_ALWAYS_INLINE {
+  auto block_b = [&](ptrdiff_t first, int width) PERSIST_BASE_ALWAYS_INLINE {
     return word_b(kUp ? first : first + width - 1);
   };
   // Visits the words of the block whose bits are set in `different`.
-  auto visit_block = [&](int first, uint32_t different,
+  auto visit_block = [&](ptrdiff_t first, uint32_t different,
                          auto width) PERSIST_BASE_ALWAYS_INLINE {
     constexpr int kWidth = decltype(width)::value;
     auto at = [&](auto k) PERSIST_BASE_ALWAYS_INLINE {
@@ -180,23 +183,24 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWord(const void* a,
   };
   // The bits of the words first .. seen - 1 of a block (already visited by
   // the block before, which this one overlaps).
-  auto unseen = [&](int first, int seen, uint32_t all) {
-    const int bits = 2 * (seen - first);
+  auto unseen = [&](ptrdiff_t first, ptrdiff_t seen, uint32_t all) {
+    const int bits = static_cast<int>(2 * (seen - first));
     return kUp ? (all << bits) & all : all >> bits;
   };
   constexpr std::integral_constant<int, 8> kEight;
   constexpr std::integral_constant<int, 4> kFour;
-  int i = 0;
-  for (; i + 8 <= count; i += 8) {
+  const ptrdiff_t n = count;
+  ptrdiff_t i = 0;
+  for (; i + 8 <= n; i += 8) {
     const uint32_t different = DifferentHalves<8>(block_a(i, 8), block_b(i, 8));
     if (PERSIST_BASE_PREDICT_TRUE(different == 0)) continue;
     if (!visit_block(i, different, kEight)) return false;
   }
-  if (i == count) return true;
+  if (i == n) return true;
   // The rest as one block of 8 overlapping the one before; below 8 words,
   // as one or two blocks of 4, the same way.
   if (count >= 8) {
-    const int first = count - 8;
+    const ptrdiff_t first = n - 8;
     const uint32_t different =
         DifferentHalves<8>(block_a(first, 8), block_b(first, 8)) &
         unseen(first, i, 0xffff);
@@ -205,12 +209,12 @@ PERSIST_BASE_ALWAYS_INLINE inline bool ForEachDifferentWord(const void* a,
   if (count >= 4) {
     uint32_t different = DifferentHalves<4>(block_a(0, 4), block_b(0, 4));
     if (different != 0 && !visit_block(0, different, kFour)) return false;
-    const int first = count - 4;
+    const ptrdiff_t first = n - 4;
     different = DifferentHalves<4>(block_a(first, 4), block_b(first, 4)) &
                 unseen(first, 4, 0xff);
     return different == 0 || visit_block(first, different, kFour);
   }
-  for (; i < count; ++i) {
+  for (; i < n; ++i) {
     if (LoadWord(word_a(i), 0) != LoadWord(word_b(i), 0) && !visit(i)) {
       return false;
     }
@@ -235,33 +239,35 @@ PERSIST_BASE_ALWAYS_INLINE inline void ForEachDifferentWordPair(const void* a,
                                                                 Visit&& visit) {
   const char* pa = static_cast<const char*>(a);
   const char* pb = static_cast<const char*>(b);
+  // Element i is at byte 16 * i: one offset steps through both arrays.
+  const size_t bytes = 16 * static_cast<size_t>(count);
 #if defined(PERSIST_HAMT_INTERNAL_SSE2)
-  auto equal = [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+  auto equal = [&](size_t offset) PERSIST_BASE_ALWAYS_INLINE {
     return _mm_cmpeq_epi32(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pa + 16 * i)),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + 16 * i)));
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pa + offset)),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + offset)));
   };
-  auto differs = [&](int i) PERSIST_BASE_ALWAYS_INLINE {
-    return _mm_movemask_epi8(equal(i)) != 0xffff;
+  auto differs = [&](size_t offset) PERSIST_BASE_ALWAYS_INLINE {
+    return _mm_movemask_epi8(equal(offset)) != 0xffff;
   };
-  int i = 0;
-  for (; i + 4 <= count; i += 4) {
+  size_t offset = 0;
+  for (; offset + 64 <= bytes; offset += 64) {
     const __m128i all =
-        _mm_and_si128(_mm_and_si128(equal(i), equal(i + 1)),
-                      _mm_and_si128(equal(i + 2), equal(i + 3)));
+        _mm_and_si128(_mm_and_si128(equal(offset), equal(offset + 16)),
+                      _mm_and_si128(equal(offset + 32), equal(offset + 48)));
     if (PERSIST_BASE_PREDICT_TRUE(_mm_movemask_epi8(all) == 0xffff)) continue;
-    for (int k = i; k < i + 4; ++k) {
-      if (differs(k)) visit(k);
+    for (size_t k = offset; k < offset + 64; k += 16) {
+      if (differs(k)) visit(static_cast<int>(k / 16));
     }
   }
-  for (; i < count; ++i) {
-    if (differs(i)) visit(i);
+  for (; offset < bytes; offset += 16) {
+    if (differs(offset)) visit(static_cast<int>(offset / 16));
   }
 #else
-  for (int i = 0; i < count; ++i) {
-    if (LoadWord(pa, 2 * i) != LoadWord(pb, 2 * i) ||
-        LoadWord(pa, 2 * i + 1) != LoadWord(pb, 2 * i + 1)) {
-      visit(i);
+  for (size_t offset = 0; offset < bytes; offset += 16) {
+    if (LoadWord(pa + offset, 0) != LoadWord(pb + offset, 0) ||
+        LoadWord(pa + offset, 1) != LoadWord(pb + offset, 1)) {
+      visit(static_cast<int>(offset / 16));
     }
   }
 #endif
