@@ -34,19 +34,11 @@ class TrieComparison {
   explicit TrieComparison(const KeyEqual& key_equal) : key_equal_(key_equal) {}
 
   bool equal(const Node* a, const Node* b, int depth) const {
-    if (a == b) return true;
-    if (a->datamap != b->datamap || a->nodemap != b->nodemap) return false;
-    if (depth == kCollisionDepth) return collision_equal(a, b);
-    if constexpr (Layout::kTwins) {
-      if (Layout::twin_bits(a) != 0) return equal_by_slot(a, b, depth);
+    // The CPU check once, not at each popcount of the walk.
+    if (PERSIST_BASE_PREDICT_TRUE(CpuHasPopCount())) {
+      return equal_walk<true>(a, b, depth);
     }
-    const int np = PopCount(a->datamap);
-    // (Nodes near the root of a big map hold no pairs.)
-    if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
-    return ForEachDifferentChild(a, b, PopCount(a->nodemap),
-                                 [&](const Node* ca, const Node* cb) {
-                                   return equal(ca, cb, depth + 1);
-                                 });
+    return equal_walk<false>(a, b, depth);
   }
 
   template <class F>
@@ -84,6 +76,25 @@ class TrieComparison {
   }
 
  private:
+  // equal(), with PopCountWith<kHardware>.
+  template <bool kHardware>
+  bool equal_walk(const Node* a, const Node* b, int depth) const {
+    if (a == b) return true;
+    if (!SameBitmaps(a, b)) return false;
+    if (depth == kCollisionDepth) return collision_equal(a, b);
+    if constexpr (Layout::kTwins) {
+      if (Layout::twin_bits(a) != 0) return equal_by_slot(a, b, depth);
+    }
+    const int np = PopCountWith<kHardware>(a->datamap);
+    // (Nodes near the root of a big map hold no pairs.)
+    if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
+    return ForEachDifferentChild(a, b, PopCountWith<kHardware>(a->nodemap),
+                                 [&](const Node* ca, const Node* cb) {
+                                   return equal_walk<kHardware>(ca, cb,
+                                                                depth + 1);
+                                 });
+  }
+
   // diff of a != b, with PopCountWith<kHardware>.
   template <bool kHardware, class OnAdded, class OnRemoved, class OnChanged>
   void diff_walk(const Node* a, const Node* b, int depth, OnAdded& on_added,
