@@ -109,6 +109,35 @@ TEST(DiffTest, MatchesModelWithCollisions) {
   CheckRandomDiffs<Mod8Hash>(400, 300);
 }
 
+// set() copies the nodes on its path, and a copy borrows the children of
+// its original (node.h): it differs from it in one child at most, after
+// which diff stops comparing their children. Two set()s in a row change a
+// pair and a child of one copy, or two of its children (then it is an
+// ordinary node). The map is built by a transient (no borrowed nodes), with
+// nodes of more than 8 children holding pairs.
+TEST(DiffTest, CopiesBorrowingChildrenMatchModel) {
+  using M = hamt::Map<int64_t, int64_t>;
+  std::mt19937_64 rng(8);
+  auto transient = M().transient();
+  std::unordered_map<int64_t, int64_t> model;
+  for (int64_t i = 0; i < 2000; ++i) {
+    transient.set(i, i);
+    model[i] = i;
+  }
+  const M base = std::move(transient).persistent();
+  for (int trial = 0; trial < 300; ++trial) {
+    M derived = base;
+    auto derived_model = model;
+    for (int edits = 1 + trial % 3; edits > 0; --edits) {
+      const int64_t key = static_cast<int64_t>(rng() % 2000);
+      derived = derived.set(key, -1 - trial);
+      derived_model[key] = -1 - trial;
+    }
+    ASSERT_EQ(Diff(base, derived), ModelDiff(model, derived_model));
+    ASSERT_EQ(Diff(derived, base), ModelDiff(derived_model, model));
+  }
+}
+
 TEST(DiffTest, SkipsSharedSubtrees) {
   using M = hamt::Map<int64_t, int64_t, absl::Hash<int64_t>, CountingEqual>;
   M base;

@@ -7,6 +7,7 @@
 #ifndef PERSIST_HAMT_INTERNAL_COMPARE_H_
 #define PERSIST_HAMT_INTERNAL_COMPARE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -33,19 +34,11 @@ class TrieComparison {
   explicit TrieComparison(const KeyEqual& key_equal) : key_equal_(key_equal) {}
 
   bool equal(const Node* a, const Node* b, int depth) const {
-    if (a == b) return true;
-    if (a->datamap != b->datamap || a->nodemap != b->nodemap) return false;
-    if (depth == kCollisionDepth) return collision_equal(a, b);
-    if constexpr (Layout::kTwins) {
-      if (Layout::twin_bits(a) != 0) return equal_by_slot(a, b, depth);
+    // The CPU check once, not at each popcount of the walk.
+    if (PERSIST_BASE_PREDICT_TRUE(CpuHasPopCount())) {
+      return equal_walk<true>(a, b, depth);
     }
-    const int np = PopCount(a->datamap);
-    // (Nodes near the root of a big map hold no pairs.)
-    if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
-    return ForEachDifferentChild(a, b, PopCount(a->nodemap),
-                                 [&](const Node* ca, const Node* cb) {
-                                   return equal(ca, cb, depth + 1);
-                                 });
+    return equal_walk<false>(a, b, depth);
   }
 
   template <class F>
@@ -73,27 +66,56 @@ class TrieComparison {
   template <class OnAdded, class OnRemoved, class OnChanged>
   void diff(const Node* a, const Node* b, int depth, OnAdded& on_added,
             OnRemoved& on_removed, OnChanged& on_changed) const {
+    if (a == b) return;
+    // The CPU check once, not at each popcount of the walk.
+    if (PERSIST_BASE_PREDICT_TRUE(CpuHasPopCount())) {
+      diff_walk<true>(a, b, depth, on_added, on_removed, on_changed);
+    } else {
+      diff_walk<false>(a, b, depth, on_added, on_removed, on_changed);
+    }
+  }
+
+ private:
+  // equal(), with PopCountWith<kHardware>.
+  template <bool kHardware>
+  bool equal_walk(const Node* a, const Node* b, int depth) const {
+    if (a == b) return true;
+    if (!SameBitmaps(a, b)) return false;
+    if (depth == kCollisionDepth) return collision_equal(a, b);
+    if constexpr (Layout::kTwins) {
+      if (Layout::twin_bits(a) != 0) return equal_by_slot(a, b, depth);
+    }
+    const int np = PopCountWith<kHardware>(a->datamap);
+    // (Nodes near the root of a big map hold no pairs.)
+    if (np > 0 && !pairs_equal(pairs(a), pairs(b), np)) return false;
+    return ForEachDifferentChild(a, b, PopCountWith<kHardware>(a->nodemap),
+                                 [&](const Node* ca, const Node* cb) {
+                                   return equal_walk<kHardware>(ca, cb,
+                                                                depth + 1);
+                                 });
+  }
+
+  // diff of a != b, with PopCountWith<kHardware>.
+  template <bool kHardware, class OnAdded, class OnRemoved, class OnChanged>
+  void diff_walk(const Node* a, const Node* b, int depth, OnAdded& on_added,
+                 OnRemoved& on_removed, OnChanged& on_changed) const {
     for (;;) {
-      if (a == b) return;
       if (depth == kCollisionDepth) {
         diff_collision(a, b, on_added, on_removed, on_changed);
         return;
       }
-      if constexpr (Layout::kTwins) {
-        // Twins pair their entries in either order: compared slot by slot.
-        if (a->datamap != b->datamap || a->nodemap != b->nodemap ||
-            Layout::twin_bits(a) != 0) {
+      if (!SameBitmaps(a, b) || Layout::twin_bits(a) != 0) {
+        if constexpr (Layout::kTwins) {
+          // Twins pair their entries in either order: compared slot by slot.
           diff_by_slot(a, b, depth, on_added, on_removed, on_changed);
-          return;
+        } else {
+          diff_reshaped(a, b, depth, on_added, on_removed, on_changed);
         }
-      }
-      if (a->datamap != b->datamap || a->nodemap != b->nodemap) {
-        diff_reshaped(a, b, depth, on_added, on_removed, on_changed);
         return;
       }
       // Same bitmaps (b derived from a by changes of values or deep
       // below): slot i of one is slot i of the other.
-      const int np = PopCount(a->datamap);
+      const int np = PopCountWith<kHardware>(a->datamap);
       if (np > 0) {
         diff_pairs_in_place(pairs(a), pairs(b), np, on_added, on_removed,
                             on_changed);
@@ -104,17 +126,25 @@ class TrieComparison {
       const Node* different_a[32];  // (a node has at most 32 children)
       const Node* different_b[32];
       int different = 0;
-      ForEachDifferentChild(a, b, PopCount(a->nodemap),
-                            [&](const Node* ca, const Node* cb) {
-                              different_a[different] = ca;
-                              different_b[different] = cb;
-                              ++different;
-                              return true;
-                            });
+      const int nc = PopCountWith<kHardware>(a->nodemap);
+      // A copy borrowing the children of the other node (node.h; set()
+      // makes them) holds the same children but one at most: the scan
+      // stops at the first that differs. (Within 8 children, one step of
+      // the scan, that saves nothing.)
+      const bool one_differs =
+          nc > 8 && (BorrowsFrom(b, a) || BorrowsFrom(a, b));
+      ForEachDifferentChild(a, b, nc,
+                            [&](const Node* ca, const Node* cb)
+                                PERSIST_BASE_ALWAYS_INLINE {
+                                  different_a[different] = ca;
+                                  different_b[different] = cb;
+                                  ++different;
+                                  return !one_differs;
+                                });
       if (different == 0) return;
       for (int i = 0; i + 1 < different; ++i) {
-        diff(different_a[i], different_b[i], depth + 1, on_added, on_removed,
-             on_changed);
+        diff_walk<kHardware>(different_a[i], different_b[i], depth + 1,
+                             on_added, on_removed, on_changed);
       }
       a = different_a[different - 1];
       b = different_b[different - 1];
@@ -122,7 +152,23 @@ class TrieComparison {
     }
   }
 
- private:
+  // Whether `node` is a borrowed copy whose source is `source`.
+  PERSIST_BASE_ALWAYS_INLINE static bool BorrowsFrom(const Node* node,
+                                                     const Node* source) {
+    return IsBorrowed(node) &&
+           LoadWord(reinterpret_cast<const char*>(node) + node->capacity, 0) ==
+               reinterpret_cast<uintptr_t>(source);
+  }
+
+  // Whether a and b have the same datamap and nodemap (one 8-byte compare).
+  PERSIST_BASE_ALWAYS_INLINE static bool SameBitmaps(const Node* a,
+                                                     const Node* b) {
+    static_assert(offsetof(NodeHeader, nodemap) ==
+                      offsetof(NodeHeader, datamap) + sizeof(uint32_t),
+                  "bitmaps adjacent");
+    return LoadWord(&a->datamap, 0) == LoadWord(&b->datamap, 0);
+  }
+
   // ---- twins (Layout::kTwins) ----
 
   // What one slot of a node holds: up to two entries (a data slot or a
@@ -398,19 +444,18 @@ class TrieComparison {
 
   // diff of the `count` pairs of two nodes with the same bitmaps.
   template <class OnAdded, class OnRemoved, class OnChanged>
-  void diff_pairs_in_place(const Pair* a, const Pair* b, int count,
-                           OnAdded& on_added, OnRemoved& on_removed,
-                           OnChanged& on_changed) const {
-    if constexpr (kWordPairs) {
-      int last = -1;  // the pair of the word visited before
+  PERSIST_BASE_ALWAYS_INLINE void diff_pairs_in_place(
+      const Pair* a, const Pair* b, int count, OnAdded& on_added,
+      OnRemoved& on_removed, OnChanged& on_changed) const {
+    if constexpr (kWordPairs && kWordsPerPair == 2) {
+      ForEachDifferentWordPair(
+          a, b, count, [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+            diff_pair(a[i], b[i], on_added, on_removed, on_changed);
+          });
+    } else if constexpr (kWordPairs) {
       ForEachDifferentWord<WordOrder::kUp>(
-          a, b, count * kWordsPerPair,
-          [&](int word) PERSIST_BASE_ALWAYS_INLINE {
-            const int i = word / kWordsPerPair;
-            if (i != last) {
-              last = i;
-              diff_pair(a[i], b[i], on_added, on_removed, on_changed);
-            }
+          a, b, count, [&](int i) PERSIST_BASE_ALWAYS_INLINE {
+            diff_pair(a[i], b[i], on_added, on_removed, on_changed);
             return true;
           });
     } else {
@@ -439,8 +484,10 @@ class TrieComparison {
     // Child j is the j-th word down from ChildSlot(node, 0).
     return ForEachDifferentWord<WordOrder::kDown>(
         from_a[0].address(), from_b[0].address(), count,
-        [&](int j)
-            PERSIST_BASE_ALWAYS_INLINE { return visit(from_a[j], from_b[j]); });
+        [&](ptrdiff_t j) PERSIST_BASE_ALWAYS_INLINE {
+          return visit(SlotRef<false>(from_a.first - j),
+                       SlotRef<false>(from_b.first - j));
+        });
   }
 
   template <class Q>

@@ -28,6 +28,10 @@
 // source) and the one subtree the source has in place of the copy's own
 // child. A borrowed node is turned into an ordinary one ("materialized")
 // before it is edited in place. The flag lives in the top bit of refcount.
+// So a borrowed node's child nodes are its source's but one at most (twins,
+// below, are not counted), and diff (compare.h) stops comparing the
+// children of a copy without twins and of its source at the first that
+// differs.
 //
 // Twin slots. With 32-way nodes most leaves of a big trie hold two pairs
 // (1M random keys: ~71% of the ~258k nodes of the bottom level), so a

@@ -241,6 +241,61 @@ TEST(WordDiffTest, ForEachDifferentWordDown) {
   CheckForEachDifferentWord<WordOrder::kDown>();
 }
 
+// The pairs ForEachDifferentWordPair visits in arrays of `count` pairs of
+// words (after `offset` words).
+std::vector<int> VisitedPairs(const std::vector<uint64_t>& a,
+                              const std::vector<uint64_t>& b, int offset,
+                              int count) {
+  std::vector<int> visited;
+  ForEachDifferentWordPair(a.data() + offset, b.data() + offset, count,
+                           [&](int i) { visited.push_back(i); });
+  return visited;
+}
+
+// Every count from 0 to 20 (steps of four pairs and the pairs after them),
+// at three alignments, with each word of each pair differing, two pairs,
+// and random ones; arrays exactly as long as the pairs read.
+TEST(WordDiffTest, ForEachDifferentWordPair) {
+  std::mt19937_64 rng(16);
+  for (int count = 0; count <= 20; ++count) {
+    for (int offset = 0; offset < 3; ++offset) {
+      std::vector<uint64_t> a(offset + 2 * count);
+      for (auto& word : a) word = rng();
+      std::vector<uint64_t> b = a;
+      EXPECT_TRUE(VisitedPairs(a, b, offset, count).empty());
+      for (int i = 0; i < count; ++i) {
+        for (int word : {0, 1}) {
+          for (int bit : {0, 31, 32, 63}) {
+            b = a;
+            b[offset + 2 * i + word] ^= uint64_t{1} << bit;
+            ASSERT_EQ(VisitedPairs(a, b, offset, count), std::vector<int>{i})
+                << "count " << count << " pair " << i << " word " << word;
+          }
+        }
+        for (int j = i + 1; j < count; ++j) {
+          b = a;
+          b[offset + 2 * i + 1] ^= uint64_t{1} << 63;
+          b[offset + 2 * j + rng() % 2] ^= uint64_t{1} << (rng() % 64);
+          ASSERT_EQ(VisitedPairs(a, b, offset, count), (std::vector<int>{i, j}))
+              << "count " << count << " pairs " << i << ", " << j;
+        }
+      }
+      for (int trial = 0; trial < 20; ++trial) {
+        b = a;
+        std::vector<int> expected;
+        for (int i = 0; i < count; ++i) {
+          if (rng() % 3 == 0) {
+            b[offset + 2 * i + rng() % 2] ^= uint64_t{1} << (rng() % 64);
+            expected.push_back(i);
+          }
+        }
+        ASSERT_EQ(VisitedPairs(a, b, offset, count), expected)
+            << "count " << count;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace internal
 }  // namespace hamt
