@@ -155,9 +155,7 @@ class TrieComparison {
   // Whether `node` is a borrowed copy whose source is `source`.
   PERSIST_BASE_ALWAYS_INLINE static bool BorrowsFrom(const Node* node,
                                                      const Node* source) {
-    return IsBorrowed(node) &&
-           LoadWord(reinterpret_cast<const char*>(node) + node->capacity, 0) ==
-               reinterpret_cast<uintptr_t>(source);
+    return IsBorrowed(node) && SourceOf(node) == source;
   }
 
   // Whether a and b have the same datamap and nodemap (one 8-byte compare).

@@ -219,6 +219,10 @@ PERSIST_BASE_ALWAYS_INLINE inline Node*& SourceOf(Node* node) {
   return *reinterpret_cast<Node**>(reinterpret_cast<char*>(node) +
                                    node->capacity);
 }
+PERSIST_BASE_ALWAYS_INLINE inline const Node* SourceOf(const Node* node) {
+  return *reinterpret_cast<Node* const*>(reinterpret_cast<const char*>(node) +
+                                         node->capacity);
+}
 
 // Layout of nodes holding std::pair<K, V>: where pairs and children are,
 // how big a node is, and moving pairs.
