@@ -23,7 +23,12 @@
 # Settings, from the environment:
 #   BUILD_DIR=build-bench      prefix of the build directories: BUILD_DIR-O2 and
 #                              BUILD_DIR-O3 (results in each one's results/)
-#   BENCH_REPETITIONS=3        repetitions per benchmark; the report takes the median
+#   BENCH_REPETITIONS=3        repetitions per benchmark; the report takes the median.
+#                              A suite runs its repetitions in random
+#                              interleaved order, so a slow phase of the
+#                              machine falls on several benchmarks rather
+#                              than on all repetitions of one (targets
+#                              compare benchmarks of one suite)
 #   BENCH_MIN_TIME=0.2         seconds each repetition runs at least
 #   BENCH_FILTER=regex         run only the matching benchmarks at -O2 (default:
 #                              all); the -O3 build still runs its hot paths
@@ -150,6 +155,9 @@ run_suite() {
     "at least ${min_time}s each ($(elapsed))"
   # The console shows one _median line per finished benchmark (with one
   # repetition, its only line): that is the progress line.
+  if ((reps > 1)); then
+    list_args+=(--benchmark_enable_random_interleaving=true)
+  fi
   set +e
   "$dir/$binary" "${list_args[@]}" --benchmark_format=console \
     --benchmark_color=false --benchmark_out_format=json \
@@ -277,7 +285,7 @@ run_python_suite python python/bench/contextvars_benchmark.py
 # before each change (about a minute; the 1M-entry maps cost most).
 run_python_suite python_map python/bench/map_benchmark.py
 
-runs="median of $repetitions repetitions, each at least ${min_time}s"
+runs="median of $repetitions repetitions in random interleaved order, each at least ${min_time}s"
 o3_runs=$runs
 rounds_text="in $rounds rounds alternating with an -O2 pass of the same hot \
 paths (A B, B A, ...), one repetition of at least ${min_time}s each per \
