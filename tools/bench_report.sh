@@ -153,11 +153,11 @@ run_suite() {
     wc -l) || total="?"
   echo "==> $step running $total benchmarks, $reps repetitions of" \
     "at least ${min_time}s each ($(elapsed))"
-  # The console shows one _median line per finished benchmark (with one
-  # repetition, its only line): that is the progress line.
   if ((reps > 1)); then
     list_args+=(--benchmark_enable_random_interleaving=true)
   fi
+  # The console shows one _median line per finished benchmark (with one
+  # repetition, its only line): that is the progress line.
   set +e
   "$dir/$binary" "${list_args[@]}" --benchmark_format=console \
     --benchmark_color=false --benchmark_out_format=json \
@@ -285,7 +285,11 @@ run_python_suite python python/bench/contextvars_benchmark.py
 # before each change (about a minute; the 1M-entry maps cost most).
 run_python_suite python_map python/bench/map_benchmark.py
 
-runs="median of $repetitions repetitions in random interleaved order, each at least ${min_time}s"
+runs="median of $repetitions repetitions, each at least ${min_time}s"
+if ((repetitions > 1)); then
+  runs="median of $repetitions repetitions in random interleaved order, \
+each at least ${min_time}s"
+fi
 o3_runs=$runs
 rounds_text="in $rounds rounds alternating with an -O2 pass of the same hot \
 paths (A B, B A, ...), one repetition of at least ${min_time}s each per \
