@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -682,16 +683,49 @@ class SetAndAlgebraTargetsTest(unittest.TestCase):
         r = self.check("Merge at n=100k", {"algebra": algebra})
         self.assertEqual(r.status, "FAIL")  # 1.4× < 1.5×
 
-    def test_equal_and_diff_against_immer(self):
+    def test_equal_and_diff_against_immer_on_this_cpu(self):
         M = report_lib.Measurement
+        algebra_def = by_name("algebra")
+        module = sys.modules[algebra_def.section.__module__]
         algebra = {("EqualShared", "Hamt", 1000): M(30.0, {}),
-                   ("DiffShared", "Hamt", 1000): M(31.0, {})}
-        self.assertEqual(self.check("EqualShared at n=1k",
-                                    {"algebra": algebra}).status, "PASS")
-        self.assertEqual(self.check("DiffShared at n=1k",
-                                    {"algebra": algebra}).status, "FAIL")
-        self.assertEqual(self.check("DiffShared at n=100k",
-                                    {"algebra": algebra}).status, "MISSING")
+                   ("DiffShared", "Hamt", 1000): M(61.0, {})}
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "immer.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"hosts": [
+                    {"cpu": "Other CPU", "immer_equal_ns": {"1000": 10.0}},
+                    {"cpu": "Test CPU", "date": "2026-12-03",
+                     "immer_equal_ns": {"1000": 60.0, "100000": 90.0},
+                     "immer_diff_ns": {"1000": 900.0},
+                     "hamt_over_immer_equal_per_run": {
+                         "EqualShared/1000": [0.6, 0.4, 0.5]}}]}, f)
+            with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
+                    mock.patch.object(report_lib, "cpu_model",
+                                      return_value="Test CPU"):
+                r = self.check("EqualShared at n=1k", {"algebra": algebra})
+                self.assertEqual((r.status, r.measured),
+                                 ("PASS", "0.5× (30 ns; immer 60 ns)"))
+                self.assertIn("2026-12-03", r.detail)
+                self.assertIn("0.4×–0.6× in 3 runs", r.detail)
+                self.assertEqual(self.check("DiffShared at n=1k",
+                                            {"algebra": algebra}).status,
+                                 "FAIL")  # 61 ns > 60 ns
+                self.assertEqual(self.check("DiffShared at n=100k",
+                                            {"algebra": algebra}).status,
+                                 "MISSING")  # no Hamt time
+                lines = "\n".join(algebra_def.section(algebra, []))
+                self.assertIn("| EqualShared | 1k | 30 ns | 60 ns | 0.5× | "
+                              "900 ns | 30.7 ns |", lines)
+            # A CPU with no by-hand figure: MISSING, not judged against
+            # another machine's.
+            with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
+                    mock.patch.object(report_lib, "cpu_model",
+                                      return_value="Unknown CPU"):
+                r = self.check("EqualShared at n=1k", {"algebra": algebra})
+                self.assertEqual(r.status, "MISSING")
+                self.assertIn("Unknown CPU", r.detail)
+                self.assertIn("no by-hand immer figures for this CPU",
+                              "\n".join(algebra_def.section(algebra, [])))
 
     def test_set_find_and_memory(self):
         M = report_lib.Measurement

@@ -132,8 +132,14 @@ void BM_Insert_HamtMap(benchmark::State& state) {
       ->Arg(100000)                      \
       ->Arg(kMaxSize)
 
-PERSIST_HAMT_SET_BENCHMARK(BM_Find_HamtSet);
-PERSIST_HAMT_SET_BENCHMARK(BM_Find_HamtMap);
+// The report's Set find ≤ 1.1× Map find compares two ~10 ns benchmarks whose
+// repetitions vary by 20% (cv) on a shared 2-core host: with 3 repetitions
+// the median ratio at 1k was 1.3× in one report run and 0.95× by hand; with
+// 30, interleaved, three runs gave 0.89-0.97×. This overrides
+// --benchmark_repetitions (about 40 s more).
+constexpr int kFindRepetitions = 30;
+PERSIST_HAMT_SET_BENCHMARK(BM_Find_HamtSet)->Repetitions(kFindRepetitions);
+PERSIST_HAMT_SET_BENCHMARK(BM_Find_HamtMap)->Repetitions(kFindRepetitions);
 PERSIST_HAMT_SET_BENCHMARK(BM_Insert_HamtSet);
 PERSIST_HAMT_SET_BENCHMARK(BM_Insert_HamtMap);
 
