@@ -695,27 +695,45 @@ class SetAndAlgebraTargetsTest(unittest.TestCase):
                 json.dump({"hosts": [
                     {"cpu": "Other CPU", "immer_equal_ns": {"1000": 10.0}},
                     {"cpu": "Test CPU", "date": "2026-12-03",
+                     "code_sha256": "measured",
                      "immer_equal_ns": {"1000": 60.0, "100000": 90.0},
                      "immer_diff_ns": {"1000": 900.0},
                      "hamt_over_immer_equal_per_run": {
-                         "EqualShared/1000": [0.6, 0.4, 0.5]}}]}, f)
+                         "EqualShared/1000": [0.6, 0.4, 0.5],
+                         "DiffShared/1000": [0.9, 1.2, 0.8]}}]}, f)
             with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
                     mock.patch.object(report_lib, "cpu_model",
-                                      return_value="Test CPU"):
+                                      return_value="Test CPU"), \
+                    mock.patch.object(module, "measured_code_sha256",
+                                      return_value="measured"):
+                # Judged on the worst ratio within one binary, whatever
+                # this run's time against the by-hand one.
                 r = self.check("EqualShared at n=1k", {"algebra": algebra})
-                self.assertEqual((r.status, r.measured),
-                                 ("PASS", "0.5× (30 ns; immer 60 ns)"))
+                self.assertEqual(
+                    (r.status, r.measured),
+                    ("PASS", "0.6× (worst of 3 runs; median 0.5×)"))
                 self.assertIn("2026-12-03", r.detail)
-                self.assertIn("0.4×–0.6× in 3 runs", r.detail)
+                self.assertIn("this run's 30 ns against the by-hand immer "
+                              "60 ns (two runs): 0.5×", r.detail)
                 self.assertEqual(self.check("DiffShared at n=1k",
                                             {"algebra": algebra}).status,
-                                 "FAIL")  # 61 ns > 60 ns
+                                 "FAIL")  # one run at 1.2×
                 self.assertEqual(self.check("DiffShared at n=100k",
                                             {"algebra": algebra}).status,
-                                 "MISSING")  # no Hamt time
+                                 "MISSING")  # no ratios
                 lines = "\n".join(algebra_def.section(algebra, []))
                 self.assertIn("| EqualShared | 1k | 30 ns | 60 ns | 0.5× | "
-                              "900 ns | 30.7 ns |", lines)
+                              "0.4×–0.6× | 900 ns | 30.7 ns |", lines)
+            # Code changed since the by-hand runs: MISSING, not judged on
+            # ratios of other code.
+            with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
+                    mock.patch.object(report_lib, "cpu_model",
+                                      return_value="Test CPU"), \
+                    mock.patch.object(module, "measured_code_sha256",
+                                      return_value="edited"):
+                r = self.check("EqualShared at n=1k", {"algebra": algebra})
+                self.assertEqual(r.status, "MISSING")
+                self.assertIn("measure again", r.detail)
             # A CPU with no by-hand figure: MISSING, not judged against
             # another machine's.
             with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
@@ -726,6 +744,31 @@ class SetAndAlgebraTargetsTest(unittest.TestCase):
                 self.assertIn("Unknown CPU", r.detail)
                 self.assertIn("no by-hand immer figures for this CPU",
                               "\n".join(algebra_def.section(algebra, [])))
+
+    def test_measured_code_sha256_follows_the_measured_files(self):
+        module = sys.modules[by_name("algebra").section.__module__]
+        with tempfile.TemporaryDirectory() as root:
+            def write(path, text):
+                os.makedirs(os.path.dirname(os.path.join(root, path)),
+                            exist_ok=True)
+                with open(os.path.join(root, path), "w",
+                          encoding="utf-8") as f:
+                    f.write(text)
+            write("base/optimization.h", "a")
+            write("hamt/internal/node.h", "b")
+            write("hamt/algorithm_benchmark.cc", "c")
+            write("hamt/map_test.cc", "d")
+            first = module.measured_code_sha256(root)
+            self.assertIsNotNone(first)
+            write("hamt/map_test.cc", "edited")  # not measured
+            self.assertEqual(module.measured_code_sha256(root), first)
+            write("hamt/internal/node.h", "edited")
+            second = module.measured_code_sha256(root)
+            self.assertNotEqual(second, first)
+            write("hamt/internal/extra.h", "")  # a new header counts
+            self.assertNotEqual(module.measured_code_sha256(root), second)
+            os.remove(os.path.join(root, "hamt/algorithm_benchmark.cc"))
+            self.assertIsNone(module.measured_code_sha256(root))
 
     def test_set_find_and_memory(self):
         M = report_lib.Measurement

@@ -275,6 +275,14 @@ void BM_DiffShared_Hamt(benchmark::State& state) {
   benchmark::DoNotOptimize(changes);
 }
 
+// The report's Merge and MergeShared targets (at 100k, Hamt against
+// HamtFold) compare benchmarks whose repetitions vary by up to 20% (cv) on
+// a shared 2-core host: with 3 repetitions, Merge came out 1.26x faster in
+// one report run and 1.66x in the one before; two by-hand runs of 10 gave
+// 1.70x and 1.77x. Both sides of those targets run this many repetitions,
+// overriding --benchmark_repetitions (about 20 s more).
+constexpr int kTargetRepetitions = 10;
+
 #define PERSIST_HAMT_ALGEBRA_BENCHMARK(op, impl, shared) \
   void BM_##op##_##impl(benchmark::State& state) {       \
     BM_##op##impl<shared>(state);                        \
@@ -285,8 +293,10 @@ void BM_DiffShared_Hamt(benchmark::State& state) {
       ->Arg(100000)                                      \
       ->Arg(kMaxSize)
 
-PERSIST_HAMT_ALGEBRA_BENCHMARK(Merge, Hamt, false);
-PERSIST_HAMT_ALGEBRA_BENCHMARK(Merge, HamtFold, false);
+PERSIST_HAMT_ALGEBRA_BENCHMARK(Merge, Hamt, false)
+    ->Repetitions(kTargetRepetitions);
+PERSIST_HAMT_ALGEBRA_BENCHMARK(Merge, HamtFold, false)
+    ->Repetitions(kTargetRepetitions);
 PERSIST_HAMT_ALGEBRA_BENCHMARK(Merge, FlatHashMap, false);
 PERSIST_HAMT_ALGEBRA_BENCHMARK(Intersection, Hamt, false);
 PERSIST_HAMT_ALGEBRA_BENCHMARK(Intersection, HamtFold, false);
@@ -305,8 +315,8 @@ PERSIST_HAMT_ALGEBRA_BENCHMARK(Difference, FlatHashMap, false);
       ->Arg(100000)                                      \
       ->Arg(kMaxSize)
 
-PERSIST_HAMT_SHARED_BENCHMARK(Merge, Hamt);
-PERSIST_HAMT_SHARED_BENCHMARK(Merge, HamtFold);
+PERSIST_HAMT_SHARED_BENCHMARK(Merge, Hamt)->Repetitions(kTargetRepetitions);
+PERSIST_HAMT_SHARED_BENCHMARK(Merge, HamtFold)->Repetitions(kTargetRepetitions);
 PERSIST_HAMT_SHARED_BENCHMARK(Merge, FlatHashMap);
 PERSIST_HAMT_SHARED_BENCHMARK(Intersection, Hamt);
 PERSIST_HAMT_SHARED_BENCHMARK(Intersection, HamtFold);
@@ -331,13 +341,23 @@ BENCHMARK(BM_Includes_FlatHashMap)
     ->Arg(100000)
     ->Arg(kMaxSize);
 
+// The report judges these ~30-90 ns benchmarks against immer::map's ==
+// measured by hand (bench/immer_by_hand.json). On a shared 2-core host one
+// process's median of them varies by up to 2x from one minute to the next:
+// with the report's 3 repetitions, DiffShared/1000 took 52 ns in a report
+// run and 35 ns by hand. 30 interleaved repetitions spread each over the
+// whole suite's run. This overrides --benchmark_repetitions (about 30 s
+// more).
+constexpr int kSharedCompareRepetitions = 30;
 BENCHMARK(BM_EqualShared_Hamt)
     ->Unit(benchmark::kNanosecond)
     ->Arg(1000)
-    ->Arg(100000);
+    ->Arg(100000)
+    ->Repetitions(kSharedCompareRepetitions);
 BENCHMARK(BM_DiffShared_Hamt)
     ->Unit(benchmark::kNanosecond)
     ->Arg(1000)
-    ->Arg(100000);
+    ->Arg(100000)
+    ->Repetitions(kSharedCompareRepetitions);
 
 }  // namespace
