@@ -4,6 +4,7 @@
     python3 bench/make_report_test.py
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -701,11 +702,17 @@ class SetAndAlgebraTargetsTest(unittest.TestCase):
                      "hamt_over_immer_equal_per_run": {
                          "EqualShared/1000": [0.6, 0.4, 0.5],
                          "DiffShared/1000": [0.9, 1.2, 0.8]}}]}, f)
-            with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
-                    mock.patch.object(report_lib, "cpu_model",
-                                      return_value="Test CPU"), \
-                    mock.patch.object(module, "measured_code_sha256",
-                                      return_value="measured"):
+
+            @contextlib.contextmanager
+            def by_hand(cpu, code_sha256="measured"):
+                with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
+                        mock.patch.object(report_lib, "cpu_model",
+                                          return_value=cpu), \
+                        mock.patch.object(module, "measured_code_sha256",
+                                          return_value=code_sha256):
+                    yield
+
+            with by_hand("Test CPU"):
                 # Judged on the worst ratio within one binary, whatever
                 # this run's time against the by-hand one.
                 r = self.check("EqualShared at n=1k", {"algebra": algebra})
@@ -726,19 +733,13 @@ class SetAndAlgebraTargetsTest(unittest.TestCase):
                               "0.4×–0.6× | 900 ns | 30.7 ns |", lines)
             # Code changed since the by-hand runs: MISSING, not judged on
             # ratios of other code.
-            with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
-                    mock.patch.object(report_lib, "cpu_model",
-                                      return_value="Test CPU"), \
-                    mock.patch.object(module, "measured_code_sha256",
-                                      return_value="edited"):
+            with by_hand("Test CPU", code_sha256="edited"):
                 r = self.check("EqualShared at n=1k", {"algebra": algebra})
                 self.assertEqual(r.status, "MISSING")
                 self.assertIn("measure again", r.detail)
             # A CPU with no by-hand figure: MISSING, not judged against
             # another machine's.
-            with mock.patch.object(module, "IMMER_BY_HAND_FILE", path), \
-                    mock.patch.object(report_lib, "cpu_model",
-                                      return_value="Unknown CPU"):
+            with by_hand("Unknown CPU"):
                 r = self.check("EqualShared at n=1k", {"algebra": algebra})
                 self.assertEqual(r.status, "MISSING")
                 self.assertIn("Unknown CPU", r.detail)
