@@ -341,13 +341,14 @@ BENCHMARK(BM_Includes_FlatHashMap)
     ->Arg(100000)
     ->Arg(kMaxSize);
 
-// The report judges these ~30-90 ns benchmarks against immer::map's ==
-// measured by hand (bench/immer_by_hand.json). On a shared 2-core host one
-// process's median of them varies by up to 2x from one minute to the next:
-// with the report's 3 repetitions, DiffShared/1000 took 52 ns in a report
-// run and 35 ns by hand. 30 interleaved repetitions spread each over the
-// whole suite's run. This overrides --benchmark_repetitions (about 30 s
-// more).
+// The targets against immer::map's == take the ratios of a by-hand binary
+// that compiles this file and runs immer's as many times
+// (bench/immer_by_hand.json); the report shows this run's times beside
+// them. On a shared 2-core host one process's median of these ~30-90 ns
+// benchmarks moves by up to 2x from one minute to the next (with 3
+// repetitions, DiffShared/1000 took 52 ns in a report run and 35 ns by
+// hand): 30 interleaved repetitions spread each over the whole run. This
+// overrides --benchmark_repetitions (about 30 s more).
 constexpr int kSharedCompareRepetitions = 30;
 BENCHMARK(BM_EqualShared_Hamt)
     ->Unit(benchmark::kNanosecond)
